@@ -1,0 +1,1 @@
+"""One module per CLI command; ``options`` holds what several of them share."""

@@ -1,0 +1,91 @@
+"""``aibpack compile TEMPLATE... [-o PATH]``: image templates → Packer HCL2 files."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from aibpack.commands.options import compile_options, template_options
+from aibpack.errors import EXIT_OK, EXIT_USAGE, AibpackError, Diagnostics
+from aibpack.output import write_atomic
+from aibpack.pipeline import CompileOptions, compile_file
+
+STDOUT = "-"
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where compiled files go: stdout, one named file, or a directory of ``<name>.pkr.hcl``."""
+
+    stdout: bool = False
+    file: Path | None = None
+    directory: Path | None = None
+
+    @property
+    def output_dir(self) -> Path:
+        if self.file is not None:
+            return self.file.parent
+        return self.directory or Path.cwd()
+
+    def path_for(self, name: str) -> Path:
+        return self.file or (self.output_dir / f"{name}.pkr.hcl")
+
+
+def destination(output: str | None, count: int) -> Destination:
+    """Interpret ``-o`` as design.md says; several templates need a directory."""
+    if output == STDOUT:
+        if count > 1:
+            raise AibpackError("-o - takes one template; use -o DIR for several")
+        return Destination(stdout=True)
+    if output is None:
+        if count > 1:
+            raise AibpackError("several templates need -o DIR")
+        return Destination(directory=Path.cwd())
+    path = Path(output)
+    if path.name.endswith(".pkr.hcl") and not path.is_dir():
+        if count > 1:
+            raise AibpackError(f"-o {output} names one file; use -o DIR for several templates")
+        return Destination(file=path)
+    return Destination(directory=path)
+
+
+def compile_many(templates: list[Path], dest: Destination, options: CompileOptions) -> int:
+    """Compile each template on its own; a bad one sets exit code 2 but the others are still written."""
+    exit_code = EXIT_OK
+    written: dict[Path, Path] = {}
+    for template in templates:
+        diagnostics = Diagnostics(strict=options.strict, file=str(template))
+        try:
+            compiled = compile_file(template, dest.output_dir, options, diagnostics)
+            if dest.stdout:
+                diagnostics.emit()
+                sys.stdout.write(compiled.hcl)
+                continue
+            target = dest.path_for(compiled.name)
+            if target in written:
+                raise AibpackError(f"compiles to {target}, as {written[target]} does; give one of them a --name "
+                                   "or compile it separately", file=template)
+            write_atomic(target, compiled.hcl)
+            written[target] = template
+            diagnostics.emit()
+            click.echo(f"{template} -> {target}", err=True)
+        except AibpackError as exc:
+            diagnostics.emit()
+            click.echo(f"error: {exc.located(template)}", err=True)
+            exit_code = max(exit_code, exc.exit_code)
+    return exit_code
+
+
+@click.command("compile")
+@click.argument("templates", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--output", metavar="PATH", help="DIR, FILE.pkr.hcl, or - for stdout (default: ./<name>.pkr.hcl).")
+@template_options
+def compile_command(templates: tuple[Path, ...], output: str | None, **options: object) -> None:
+    """Compile image templates to Packer HCL2 (never touches the network)."""
+    dest = destination(output, len(templates))
+    code = compile_many(list(templates), dest, compile_options(**options))  # type: ignore[arg-type]
+    if code:
+        sys.exit(code if code != EXIT_OK else EXIT_USAGE)

@@ -1,0 +1,63 @@
+"""``properties.distribute``: where the built image goes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from aibpack.model.base import AibModel
+
+RUN_OUTPUT_NAME = r"^[A-Za-z0-9\-_.]{1,64}$"
+StorageAccountType = Literal["Standard_LRS", "Standard_ZRS", "Premium_LRS"]
+
+
+class _Target(AibModel):
+    run_output_name: str = Field(pattern=RUN_OUTPUT_NAME)
+    artifact_tags: dict[str, str] = Field(default_factory=dict)
+
+
+class ManagedImageTarget(_Target):
+    type: Literal["ManagedImage"]
+    image_id: str
+    location: str
+
+
+class TargetRegion(AibModel):
+    name: str
+    replica_count: int = Field(default=1, ge=1)
+    storage_account_type: StorageAccountType = "Standard_LRS"
+
+
+class LatestVersioning(AibModel):
+    scheme: Literal["Latest"]
+    major: int = Field(default=-1, ge=-1)
+
+
+class SourceVersioning(AibModel):
+    scheme: Literal["Source"]
+
+
+Versioning = Annotated[LatestVersioning | SourceVersioning, Field(discriminator="scheme")]
+
+
+class SharedImageTarget(_Target):
+    type: Literal["SharedImage"]
+    gallery_image_id: str
+    target_regions: list[TargetRegion] | None = None
+    replication_regions: list[str] | None = None
+    storage_account_type: StorageAccountType | None = None
+    exclude_from_latest: bool = False
+    versioning: Versioning | None = None
+    replication_mode: Literal["Full", "Shallow"] | None = None
+
+
+class VhdTarget(_Target):
+    type: Literal["VHD"]
+    uri: str | None = None
+
+
+Distributor = Annotated[
+    ManagedImageTarget | SharedImageTarget | VhdTarget,
+    Field(discriminator="type"),
+]

@@ -1,0 +1,91 @@
+"""compile = load → model → plan → render, for one template file. No network, no Azure SDK."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aibpack.errors import AibpackError, Diagnostics
+from aibpack.load import LoadOptions, load_template
+from aibpack.model import ImageTemplate, parse_template
+from aibpack.plan import BuildPlan, PlanOptions, build_plan
+from aibpack.render import render
+from aibpack.render.hcl import safe_identifier
+
+
+@dataclass(frozen=True)
+class CompileOptions:
+    load: LoadOptions = field(default_factory=LoadOptions)
+    strict: bool = False
+    provisioners: Sequence[Path] = ()
+    build: str | None = None
+    staged: Mapping[str, Path] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Compiled:
+    name: str
+    file: Path
+    template: ImageTemplate
+    plan: BuildPlan
+    hcl: str
+
+
+def compile_file(path: Path, output_dir: Path, options: CompileOptions, diagnostics: Diagnostics) -> Compiled:
+    """Compile one image template; every error is an ``AibpackError`` naming ``path`` and a JSON path."""
+    loaded = load_template(path, options.load, diagnostics)
+    try:
+        template = parse_template(loaded.resource, diagnostics)
+    except AibpackError as exc:
+        raise exc.located(path, loaded.resource_path) from None
+    name = safe_identifier(loaded.name or template.name or path.stem)
+    preserved = _preserved(options, output_dir, name, diagnostics)
+    plan_options = PlanOptions(
+        name=name,
+        input_file=path,
+        output_dir=output_dir,
+        staged=options.staged,
+        preserved=preserved.blocks,
+        extra_variables=preserved.variables,
+        extra_locals=preserved.locals,
+    )
+    try:
+        plan = build_plan(template, plan_options, diagnostics)
+    except AibpackError as exc:
+        raise exc.located(path, loaded.resource_path) from None
+    return Compiled(name=name, file=path, template=template, plan=plan, hcl=render(plan))
+
+
+@dataclass(frozen=True)
+class _Preserved:
+    blocks: tuple = ()
+    variables: tuple = ()
+    locals: tuple = ()
+
+
+def _preserved(options: CompileOptions, output_dir: Path, name: str, diagnostics: Diagnostics) -> _Preserved:
+    """Existing Packer provisioners (``--provisioners``), kept exactly."""
+    if not options.provisioners:
+        return _Preserved()
+    from aibpack.packer.legacy import load_provisioners
+    from aibpack.plan import RESERVED_VARIABLES
+    from aibpack.plan.build import Attribute, Expr, RawBlock, Variable
+
+    blocks, variables, locals_ = [], [], []
+    for file in options.provisioners:
+        kept = load_provisioners(
+            file,
+            build=options.build,
+            output_dir=output_dir,
+            reserved_names=RESERVED_VARIABLES,
+            compiled_source=f"source.azure-arm.{name}",
+            diagnostics=diagnostics,
+        )
+        blocks += [RawBlock(text) for text in kept.blocks]
+        variables += [
+            Variable(v.name, v.type or "", Expr(v.default), v.description or f"From {file.name}.", v.sensitive)
+            for v in kept.variables
+        ]
+        locals_ += [Attribute(local.name, Expr(local.expression)) for local in kept.locals]
+    return _Preserved(tuple(blocks), tuple(variables), tuple(locals_))

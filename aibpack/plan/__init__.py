@@ -1,0 +1,171 @@
+"""The plan stage: a validated ``ImageTemplate`` becomes a ``BuildPlan`` for one Packer file.
+
+Everything AIB did implicitly is decided here: the OS and communicator, the VM size, the provisioners in
+template order, the deprovision step last, and the variables ``run`` sets per build.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aibpack.errors import Diagnostics
+from aibpack.model.distribute import ManagedImageTarget, SharedImageTarget, VhdTarget
+from aibpack.model.resource_id import parse_group_id, parse_resource_id
+from aibpack.model.template import ImageTemplate
+from aibpack.plan import deprovision
+from aibpack.plan.build import Attribute, Block, BuildPlan, RawBlock, RemoteFile, Variable
+from aibpack.plan.source import os_type, source_block
+from aibpack.plan.steps import StepContext, plan_steps
+
+__all__ = ["BuildPlan", "PlanOptions", "RESERVED_VARIABLES", "build_plan", "output_image"]
+
+RESERVED_VARIABLES = frozenset(
+    {
+        "subscription_id",
+        "client_id",
+        "client_secret",
+        "tenant_id",
+        "use_azure_cli_auth",
+        "cloud_environment_name",
+        "location",
+        "build_resource_group_name",
+        "managed_image_name",
+        "managed_image_resource_group_name",
+        "run_tags",
+    }
+)
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    name: str
+    input_file: Path
+    output_dir: Path
+    staged: Mapping[str, Path] = field(default_factory=dict)
+    preserved: Sequence[RawBlock] = ()
+    extra_variables: Sequence[Variable] = ()
+    extra_locals: Sequence[Attribute] = ()
+
+
+@dataclass(frozen=True)
+class OutputImage:
+    """The one managed image Packer produces, and whether it is a distribution target itself."""
+
+    name: str
+    resource_group: str
+    target_index: int | None
+
+
+def output_image(template: ImageTemplate, name: str) -> OutputImage:
+    """The first ManagedImage target in the build's location, else an intermediate image.
+
+    An intermediate image goes to the staging group (set by ``run``); its default resource group here is the
+    template's ``stagingResourceGroup`` or the first target's group, so the file validates on its own.
+    """
+    location = template.location.lower().replace(" ", "")
+    for index, target in enumerate(template.properties.distribute):
+        if isinstance(target, ManagedImageTarget) and target.location.lower().replace(" ", "") == location:
+            rid = parse_resource_id(target.image_id, "Microsoft.Compute/images")
+            return OutputImage(rid.name, rid.resource_group, index)
+    group = f"IT_aibpack_{name}"
+    if template.properties.staging_resource_group:
+        group = parse_group_id(template.properties.staging_resource_group)[1]
+    else:
+        for target in template.properties.distribute:
+            if isinstance(target, ManagedImageTarget):
+                group = parse_resource_id(target.image_id, "Microsoft.Compute/images").resource_group
+                break
+            if isinstance(target, SharedImageTarget):
+                group = parse_resource_id(target.gallery_image_id.split("/versions/")[0],
+                                          "Microsoft.Compute/galleries/images").resource_group
+                break
+    return OutputImage(f"aibpack-{name}", group, None)
+
+
+def build_plan(template: ImageTemplate, options: PlanOptions, diagnostics: Diagnostics) -> BuildPlan:
+    os = os_type(template)
+    ctx = StepContext(os, options.input_file.parent, options.output_dir, options.staged)
+    customize, remote = plan_steps(template.properties.customize, ("properties", "customize"), ctx)
+    validators: list[Block] = []
+    validate = template.properties.validate_
+    if validate is not None:
+        validators, more = plan_steps(validate.in_vm_validations, ("properties", "validate", "inVMValidations"), ctx)
+        remote += more
+    _warn_unmapped(template, diagnostics)
+    provisioners = (
+        deprovision.write_default(os),
+        *customize,
+        *validators,
+        *options.preserved,
+        deprovision.run_last(os),
+    )
+    return BuildPlan(
+        name=options.name,
+        input_file=options.input_file.name,
+        os_type=os,
+        variables=(*_variables(template, options.name), *options.extra_variables),
+        locals=tuple(options.extra_locals),
+        source=source_block(options.name, template, os, diagnostics),
+        provisioners=provisioners,
+        remote_files=tuple(_dedupe(remote)),
+    )
+
+
+def _variables(template: ImageTemplate, name: str) -> list[Variable]:
+    image = output_image(template, name)
+    return [
+        Variable("subscription_id", "string", _subscription(template), "Subscription of the build."),
+        Variable("client_id", "string", "", "Service principal; empty uses the CLI or a managed identity."),
+        Variable("client_secret", "string", "", "Service principal secret.", sensitive=True),
+        Variable("tenant_id", "string", "", "Tenant of the service principal."),
+        Variable("use_azure_cli_auth", "bool", False, "Authenticate with the Azure CLI's login."),
+        Variable("cloud_environment_name", "string", "Public", "Public, China or USGovernment."),
+        Variable("location", "string", template.location, "Region of the build; empty when a build group is set."),
+        Variable("build_resource_group_name", "string", "", "Existing group to build in (aibpack run's staging group)."),
+        Variable("managed_image_name", "string", image.name, "The managed image Packer creates."),
+        Variable("managed_image_resource_group_name", "string", image.resource_group, "Its resource group."),
+        Variable("run_tags", "map(string)", {}, "Tags aibpack run puts on everything Packer creates."),
+    ]
+
+
+def _subscription(template: ImageTemplate) -> str:
+    """The subscription named by the template's own resource IDs, if any."""
+    for target in template.properties.distribute:
+        text = getattr(target, "image_id", None) or getattr(target, "gallery_image_id", None)
+        if text:
+            return text.split("/")[2]
+    return ""
+
+
+def _warn_unmapped(template: ImageTemplate, diagnostics: Diagnostics) -> None:
+    """Properties AIB honours that a Packer build cannot express: say so, never drop them silently."""
+    props = template.properties
+    if props.optimize is not None:
+        for field_name, setting in (("vmBoot", props.optimize.vm_boot), ("workload", props.optimize.workload)):
+            if setting is not None and setting.state == "Enabled":
+                diagnostics.warn("AIB's image optimization has no Packer equivalent; not applied",
+                                 ("properties", "optimize", field_name))
+    if props.auto_run is not None and props.auto_run.state == "Enabled":
+        diagnostics.warn("autoRun has no meaning for aibpack: builds run when you run them",
+                         ("properties", "autoRun"))
+    if props.validate_ is not None and props.validate_.source_validation_only:
+        diagnostics.warn("sourceValidationOnly is not supported: the customize steps run as usual",
+                         ("properties", "validate", "sourceValidationOnly"))
+    for index, target in enumerate(props.distribute):
+        if isinstance(target, VhdTarget) and not target.uri:
+            diagnostics.warn(
+                "a VHD target without 'uri' has nowhere durable to go: 'aibpack run' refuses it; set 'uri'",
+                ("properties", "distribute", index),
+            )
+
+
+def _dedupe(remote: list[RemoteFile]) -> list[RemoteFile]:
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for item in remote:
+        if (item.uri, item.sha256) not in seen:
+            seen.add((item.uri, item.sha256))
+            out.append(item)
+    return out

@@ -1,0 +1,81 @@
+"""The Packer build plan: a small, render-ready model of one ``.pkr.hcl`` file.
+
+Values are plain Python data; ``Expr`` marks a raw HCL expression (a variable reference). Strings in
+provisioners and the source are Go-template escaped on render, because Packer renders them again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+OsType = Literal["Linux", "Windows"]
+
+
+@dataclass(frozen=True)
+class Expr:
+    """A raw HCL expression, written as is (``var.location``, ``build.Password``)."""
+
+    text: str
+
+
+Value = str | int | bool | Expr | list["Value"] | dict[str, "Value"]
+
+
+@dataclass(frozen=True)
+class Attribute:
+    name: str
+    value: Value
+
+
+@dataclass(frozen=True)
+class Block:
+    """``type "label" { attributes; blocks }``."""
+
+    type: str
+    labels: tuple[str, ...] = ()
+    attributes: tuple[Attribute, ...] = ()
+    blocks: tuple[Block, ...] = ()
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    type: str
+    default: Value
+    description: str
+    sensitive: bool = False
+
+
+@dataclass(frozen=True)
+class RawBlock:
+    """A provisioner block kept verbatim from an existing Packer template (``--provisioners``)."""
+
+    text: str
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """A ``scriptUri``/``sourceUri`` that ``run`` fetches and verifies before the build."""
+
+    uri: str
+    sha256: str
+    json_path: tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    name: str
+    input_file: str
+    os_type: OsType
+    variables: tuple[Variable, ...]
+    locals: tuple[Attribute, ...]
+    source: Block
+    provisioners: tuple[Block | RawBlock, ...]
+    remote_files: tuple[RemoteFile, ...] = field(default=())
+
+    @property
+    def source_ref(self) -> str:
+        return f"source.azure-arm.{self.name}"

@@ -1,0 +1,185 @@
+"""The ``source "azure-arm"`` block: where the VM comes from, its shape, and how Packer reaches it."""
+
+from __future__ import annotations
+
+import re
+
+from aibpack.errors import Diagnostics
+from aibpack.model.customize import PowerShellStep, WindowsRestartStep, WindowsUpdateStep
+from aibpack.model.resource_id import parse_resource_id
+from aibpack.model.source import ManagedImageSource, PlatformImageSource, SharedImageVersionSource
+from aibpack.model.template import ImageTemplate
+from aibpack.plan.build import Attribute, Block, Expr, OsType
+from aibpack.render.hcl import key, quote
+
+DEFAULT_VM_SIZE = "Standard_D1_v2"
+DEFAULT_VM_SIZE_GEN2 = "Standard_D2ds_v4"
+WINDOWS_PUBLISHERS = {
+    "microsoftwindowsserver",
+    "microsoftwindowsdesktop",
+    "microsoftsqlserver",
+    "microsoftvisualstudio",
+    "microsoftwindowsserverhpcpack",
+    "microsoftbiztalkserver",
+    "microsoftsharepoint",
+    "microsoftdynamicsax",
+    "microsoft-dsvm",
+}
+_WINDOWS_STEPS = (PowerShellStep, WindowsRestartStep, WindowsUpdateStep)
+
+
+def os_type(template: ImageTemplate) -> OsType:
+    """Windows when the source is a Windows image or any step only Windows can run."""
+    props = template.properties
+    steps = [*props.customize, *(props.validate_.in_vm_validations if props.validate_ else [])]
+    if any(isinstance(step, _WINDOWS_STEPS) for step in steps):
+        return "Windows"
+    source = props.source
+    if isinstance(source, PlatformImageSource):
+        names = f"{source.offer} {source.sku}".lower()
+        if source.publisher.lower() in WINDOWS_PUBLISHERS or "windows" in names:
+            return "Windows"
+    return "Linux"
+
+
+def vm_size(template: ImageTemplate, os: OsType, diagnostics: Diagnostics) -> str:
+    """AIB's default size by generation, and a warning for Windows on fewer than 2 vCPUs."""
+    size = template.properties.vm_profile.vm_size
+    if not size:
+        source = template.properties.source
+        gen2 = isinstance(source, PlatformImageSource) and re.search(r"gen2|-g2\b|g2$", source.sku.lower())
+        size = DEFAULT_VM_SIZE_GEN2 if gen2 else DEFAULT_VM_SIZE
+    cpus = re.match(r"^(?:Standard|Basic)_[A-Za-z]+?(\d+)", size)
+    if os == "Windows" and cpus and int(cpus.group(1)) < 2:
+        diagnostics.warn(
+            f"Windows builds on {size} (1 vCPU) are slow and can time out; AIB recommends Standard_D2_v2 or larger",
+            ("properties", "vmProfile", "vmSize") if template.properties.vm_profile.vm_size else (),
+        )
+    return size
+
+
+def source_block(name: str, template: ImageTemplate, os: OsType, diagnostics: Diagnostics) -> Block:
+    props = template.properties
+    attrs: list[Attribute] = [
+        Attribute("subscription_id", Expr("var.subscription_id")),
+        Attribute("client_id", Expr("var.client_id")),
+        Attribute("client_secret", Expr("var.client_secret")),
+        Attribute("tenant_id", Expr("var.tenant_id")),
+        Attribute("use_azure_cli_auth", Expr("var.use_azure_cli_auth")),
+        Attribute("cloud_environment_name", Expr("var.cloud_environment_name")),
+        Attribute("location", Expr("var.location")),
+        Attribute("build_resource_group_name", Expr("var.build_resource_group_name")),
+        Attribute("os_type", os),
+        Attribute("vm_size", vm_size(template, os, diagnostics)),
+    ]
+    blocks: list[Block] = []
+    source_attrs, source_blocks = _source_image(template)
+    attrs += source_attrs
+    blocks += source_blocks
+    profile = props.vm_profile
+    if profile.os_disk_size_gb > 0:
+        attrs.append(Attribute("os_disk_size_gb", profile.os_disk_size_gb))
+    if props.additional_data_disks:
+        attrs.append(Attribute("disk_additional_size", [d.size_gb for d in props.additional_data_disks]))
+    if profile.user_assigned_identities:
+        attrs.append(Attribute("user_assigned_managed_identities", list(profile.user_assigned_identities)))
+    attrs += _network(template, diagnostics)
+    attrs += [
+        Attribute("managed_image_name", Expr("var.managed_image_name")),
+        Attribute("managed_image_resource_group_name", Expr("var.managed_image_resource_group_name")),
+        Attribute("azure_tags", _tags(template)),
+    ]
+    attrs += _communicator(os)
+    return Block("source", ("azure-arm", name), tuple(attrs), tuple(blocks))
+
+
+def _source_image(template: ImageTemplate) -> tuple[list[Attribute], list[Block]]:
+    source = template.properties.source
+    if isinstance(source, PlatformImageSource):
+        attrs = [
+            Attribute("image_publisher", source.publisher),
+            Attribute("image_offer", source.offer),
+            Attribute("image_sku", source.sku),
+            Attribute("image_version", source.version or "latest"),
+        ]
+        plan = source.plan_info
+        blocks = []
+        if plan is not None:
+            plan_attrs = (
+                Attribute("plan_name", plan.plan_name),
+                Attribute("plan_product", plan.plan_product),
+                Attribute("plan_publisher", plan.plan_publisher),
+            )
+            blocks.append(Block("plan_info", attributes=plan_attrs))
+        return attrs, blocks
+    if isinstance(source, ManagedImageSource):
+        rid = parse_resource_id(source.image_id, "Microsoft.Compute/images")
+        return [
+            Attribute("custom_managed_image_name", rid.name),
+            Attribute("custom_managed_image_resource_group_name", rid.resource_group),
+        ], []
+    assert isinstance(source, SharedImageVersionSource)
+    rid = parse_resource_id(source.image_version_id, "Microsoft.Compute/galleries/images/versions")
+    gallery, image, version = rid.names
+    sig = [
+        Attribute("subscription", rid.subscription),
+        Attribute("resource_group", rid.resource_group),
+        Attribute("gallery_name", gallery),
+        Attribute("image_name", image),
+    ]
+    if version.lower() != "latest":
+        sig.append(Attribute("image_version", version))
+    return [], [Block("shared_image_gallery", attributes=tuple(sig))]
+
+
+def _network(template: ImageTemplate, diagnostics: Diagnostics) -> list[Attribute]:
+    vnet = template.properties.vm_profile.vnet_config
+    if vnet is None:
+        return []
+    path = ("properties", "vmProfile", "vnetConfig")
+    if vnet.proxy_vm_size or vnet.container_instance_subnet_id:
+        field = "proxyVmSize" if vnet.proxy_vm_size else "containerInstanceSubnetId"
+        diagnostics.warn(
+            "Packer connects to the build VM directly; there is no proxy VM or container instance, so run "
+            "aibpack from a machine that can reach the subnet",
+            (*path, field),
+        )
+    if vnet.subnet_id:
+        rid = parse_resource_id(vnet.subnet_id, "Microsoft.Network/virtualNetworks/subnets")
+        vnet_name, subnet = rid.names
+        group = rid.resource_group
+    elif vnet.subnet_name:
+        diagnostics.warn("deprecated: use 'subnetId'", (*path, "subnetName"))
+        return []
+    else:
+        return []
+    return [
+        Attribute("virtual_network_name", vnet_name),
+        Attribute("virtual_network_subnet_name", subnet),
+        Attribute("virtual_network_resource_group_name", group),
+    ]
+
+
+def _tags(template: ImageTemplate) -> Expr:
+    """Tags for every resource Packer creates: ``managedResourceTags`` plus the run's own tags."""
+    tags = template.properties.managed_resource_tags
+    if not tags:
+        return Expr("var.run_tags")
+    body = ", ".join(f"{key(k)} = {quote(v, go_template=True)}" for k, v in tags.items())
+    return Expr(f"merge({{ {body} }}, var.run_tags)")
+
+
+def _communicator(os: OsType) -> list[Attribute]:
+    if os == "Windows":
+        return [
+            Attribute("communicator", "winrm"),
+            Attribute("winrm_username", "packer"),
+            Attribute("winrm_use_ssl", True),
+            Attribute("winrm_insecure", True),
+            Attribute("winrm_timeout", "10m"),
+        ]
+    return [
+        Attribute("communicator", "ssh"),
+        Attribute("ssh_username", "packer"),
+        Attribute("ssh_timeout", "20m"),
+    ]

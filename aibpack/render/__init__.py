@@ -1,0 +1,92 @@
+"""The render stage: a ``BuildPlan`` becomes HCL2 text through the jinja2 templates in ``templates/``.
+
+Rendering is pure (no I/O besides reading the templates); ``hcl.align`` makes the result
+``packer fmt``-canonical so the output is byte-stable.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import jinja2
+
+from aibpack import __version__
+from aibpack.plan.build import Block, BuildPlan, Expr, RawBlock, Value
+from aibpack.render import hcl
+
+# Provisioner and builder strings pass through Packer's Go-template engine too; these meta-arguments don't.
+_NOT_GO_TEMPLATES = frozenset({"name"})
+
+
+def templates_dir() -> Path:
+    """``templates/`` inside the installed package, or at the top of a source checkout."""
+    here = Path(__file__).resolve().parent.parent
+    for candidate in (here / "templates", here.parent / "templates"):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError("aibpack's templates/ directory is missing from this installation")
+
+
+@functools.cache
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates_dir()),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+    )
+    env.filters["hcl"] = lambda data, indent=0: expression(data, indent=indent)
+    env.filters["block"] = lambda block, indent=0: block_text(block, indent)
+    env.filters["comment"] = comment_text
+    return env
+
+
+def expression(data: Value, *, go_template: bool = False, indent: int = 0) -> str:
+    """An HCL expression for a plan value; ``Expr`` is written as is, nested inside lists too."""
+    if isinstance(data, Expr):
+        return data.text
+    if isinstance(data, list) and any(isinstance(item, Expr) for item in data):
+        pad = "  " * (indent + 1)
+        items = [f"{pad}{expression(item, go_template=go_template, indent=indent + 1)}," for item in data]
+        return "[\n" + "\n".join(items) + "\n" + "  " * indent + "]"
+    return hcl.value(data, go_template=go_template, indent=indent)
+
+
+def block_text(block: Block | RawBlock, indent: int) -> str:
+    """One block, indented by ``indent`` levels; nested blocks always span lines."""
+    pad = "  " * indent
+    if isinstance(block, RawBlock):
+        return "\n".join(pad + line if line else line for line in block.text.splitlines())
+    labels = "".join(f" {hcl.quote(label)}" for label in block.labels)
+    lines = [f"{pad}{block.type}{labels} {{"]
+    for attribute in block.attributes:
+        go = attribute.name not in _NOT_GO_TEMPLATES
+        text = expression(attribute.value, go_template=go, indent=indent + 1)
+        lines.append(f"{pad}  {attribute.name} = {text}")
+    for nested in block.blocks:
+        lines.append("")
+        lines.append(block_text(nested, indent + 1))
+    lines.append(f"{pad}}}")
+    return "\n".join(lines)
+
+
+def comment_text(text: str) -> str:
+    """``text`` made safe for a ``#`` comment: control characters shown escaped."""
+    return hcl.quote(text)[1:-1].replace("$${", "${").replace("%%{", "%{")
+
+
+def render(plan: BuildPlan) -> str:
+    """The whole ``.pkr.hcl`` file for ``plan``."""
+    text = _environment().get_template("build.pkr.hcl.j2").render(
+        version=__version__,
+        input_file=plan.input_file,
+        variables=plan.variables,
+        locals=plan.locals,
+        source=plan.source,
+        source_ref=plan.source_ref,
+        provisioners=plan.provisioners,
+    )
+    return hcl.align(text)
