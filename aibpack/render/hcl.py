@@ -37,12 +37,25 @@ def quote(text: str, *, go_template: bool = False) -> str:
     if go_template:
         text = go_template_literal(text)
     out: list[str] = []
-    for index, char in enumerate(text):
+    index = 0
+    while index < len(text):
+        char = text[index]
         if char in "$%" and text.startswith("{", index + 1):
-            out.append(char + char)
-        else:
-            out.append(_escape_char(char))
+            out.append(_template_escape(char, "}" in text[index + 2 :]))
+            index += 2
+            continue
+        out.append(_escape_char(char))
+        index += 1
     return '"' + "".join(out) + '"'
+
+
+def _template_escape(char: str, closed: bool) -> str:
+    """A literal ``${``/``%{``: doubled (``$${``) as people write it when a ``}`` follows, else ``$\\u007B``.
+
+    Both mean the same to HCL; python-hcl2 (which tools use to read Packer files) only accepts a doubled
+    sequence that is closed by a ``}``.
+    """
+    return f"{char}{char}{{" if closed else f"{char}\\u007B"
 
 
 def key(name: str) -> str:
@@ -114,13 +127,11 @@ def heredoc_body_lines(lines: list[str]) -> set[int]:
 
 
 def indent(text: str, levels: int = 1) -> str:
-    """``text`` indented by ``levels`` × 2 spaces, except blank lines and heredoc bodies."""
+    """``text`` indented by ``2 * levels`` spaces, except blank lines and heredoc bodies."""
     lines = text.split("\n")
     body = heredoc_body_lines(lines)
     pad = "  " * levels
-    return "\n".join(
-        line if index in body or not line else pad + line for index, line in enumerate(lines)
-    )
+    return "\n".join(line if index in body or not line else pad + line for index, line in enumerate(lines))
 
 
 def align(text: str) -> str:
