@@ -69,7 +69,7 @@ def output_image(template: ImageTemplate, name: str) -> OutputImage:
         if isinstance(target, ManagedImageTarget) and target.location.lower().replace(" ", "") == location:
             rid = parse_resource_id(target.image_id, "Microsoft.Compute/images")
             return OutputImage(rid.name, rid.resource_group, index)
-    group = f"IT_aibpack_{name}"
+    group = f"IT_aibpack_{name}"[:90].rstrip("-.")
     if template.properties.staging_resource_group:
         group = parse_group_id(template.properties.staging_resource_group)[1]
     else:
@@ -81,7 +81,7 @@ def output_image(template: ImageTemplate, name: str) -> OutputImage:
                 group = parse_resource_id(target.gallery_image_id.split("/versions/")[0],
                                           "Microsoft.Compute/galleries/images").resource_group
                 break
-    return OutputImage(f"aibpack-{name}", group, None)
+    return OutputImage(f"aibpack-{name}"[:80].rstrip("-._"), group, None)
 
 
 def build_plan(template: ImageTemplate, options: PlanOptions, diagnostics: Diagnostics) -> BuildPlan:

@@ -1,0 +1,167 @@
+"""Broken templates a user could write: exit 2, one line naming the file and JSON path, nothing written."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support.cli import run, run_process
+
+BASE: dict[str, Any] = {
+    "type": "Microsoft.VirtualMachineImages/imageTemplates",
+    "apiVersion": "2022-07-01",
+    "name": "base",
+    "location": "westus2",
+    "properties": {
+        "source": {"type": "PlatformImage", "publisher": "Canonical", "offer": "UbuntuServer",
+                   "sku": "18.04-LTS", "version": "latest"},
+        "customize": [
+            {"type": "Shell", "name": "one", "inline": ["echo one"]},
+            {"type": "Shell", "name": "two", "inline": ["echo two"]},
+            {"type": "Shell", "name": "three", "scriptUri": "https://example.com/s.sh",
+             "sha256Checksum": "a" * 64},
+        ],
+        "distribute": [
+            {"type": "ManagedImage", "runOutputName": "mi",
+             "imageId": "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/images/img",
+             "location": "westus2"},
+        ],
+    },
+}
+
+
+def mutate(change: Callable[[dict[str, Any]], None]) -> str:
+    data = copy.deepcopy(BASE)
+    change(data)
+    return json.dumps(data, indent=2)
+
+
+def _props(data: dict[str, Any]) -> dict[str, Any]:
+    return data["properties"]
+
+
+def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    def change(data: dict[str, Any]) -> None:
+        *parents, last = [int(p) if p.isdigit() else p for p in path.split(".")]
+        node = data
+        for part in parents:
+            node = node[part]
+        if value is _DELETE:
+            del node[last]
+        else:
+            node[last] = value
+    return change
+
+
+_DELETE = object()
+
+CASES: list[tuple[str, str, str]] = [
+    ("both-inline-and-script", mutate(_set("properties.customize.2.inline", ["x"])), "properties.customize[2]"),
+    ("neither-inline-nor-script", mutate(_set("properties.customize.0.inline", _DELETE)), "properties.customize[0]"),
+    ("bad-checksum", mutate(_set("properties.customize.2.sha256Checksum", "abc")),
+     "properties.customize[2].sha256Checksum"),
+    ("unknown-step-type", mutate(_set("properties.customize.1.type", "Bash")), "properties.customize[1]"),
+    ("inline-not-a-list", mutate(_set("properties.customize.1.inline", "echo")), "properties.customize[1].inline"),
+    ("inline-line-not-string", mutate(_set("properties.customize.1.inline", ["ok", 5])),
+     "properties.customize[1].inline[1]"),
+    ("no-distribute", mutate(_set("properties.distribute", _DELETE)), "properties.distribute"),
+    ("empty-distribute", mutate(_set("properties.distribute", [])), "properties.distribute"),
+    ("bad-run-output-name", mutate(_set("properties.distribute.0.runOutputName", "has space")),
+     "properties.distribute[0].runOutputName"),
+    ("duplicate-run-output-name", mutate(lambda d: _props(d)["distribute"].append(
+        {"type": "VHD", "runOutputName": "mi", "uri": "https://a.blob.core.windows.net/c/x.vhd"})),
+     "properties.distribute[1].runOutputName"),
+    ("bad-image-id", mutate(_set("properties.distribute.0.imageId", "/subscriptions/s1/images/x")),
+     "properties.distribute[0].imageId"),
+    ("timeout-too-long", mutate(_set("properties.buildTimeoutInMinutes", 2000)),
+     "properties.buildTimeoutInMinutes"),
+    ("timeout-string", mutate(_set("properties.buildTimeoutInMinutes", "two hours")),
+     "properties.buildTimeoutInMinutes"),
+    ("run-as-system-without-elevated", mutate(_set("properties.customize", [
+        {"type": "PowerShell", "inline": ["x"], "runAsSystem": True}])), "properties.customize[0].runAsSystem"),
+    ("replication-and-target-regions", mutate(_set("properties.distribute", [
+        {"type": "SharedImage", "runOutputName": "sig", "replicationRegions": ["westus2"],
+         "targetRegions": [{"name": "westus2"}],
+         "galleryImageId": "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/i"}])),
+     "properties.distribute[0].replicationRegions"),
+    ("iso-source", mutate(_set("properties.source", {"type": "ISO", "sourceUri": "https://x/rhel.iso",
+                                                     "sha256Checksum": "b" * 64})), "properties.source.type"),
+    ("missing-source", mutate(_set("properties.source", _DELETE)), "properties.source"),
+    ("missing-location", mutate(_set("location", _DELETE)), "location"),
+    ("bad-restart-timeout", mutate(_set("properties.customize", [
+        {"type": "WindowsRestart", "restartTimeout": "five minutes"}])), "properties.customize[0].restartTimeout"),
+    ("shell-in-windows-build", mutate(lambda d: _props(d)["customize"].append(
+        {"type": "WindowsRestart"})), "properties.customize[0].type"),
+    ("file-without-destination", mutate(_set("properties.customize", [
+        {"type": "File", "sourceUri": "https://example.com/f"}])), "properties.customize[0].destination"),
+    ("missing-local-script", mutate(_set("properties.customize.2.scriptUri", "scripts/missing.sh")),
+     "properties.customize[2].scriptUri"),
+    ("unresolved-placeholder", mutate(_set("location", "<region>")), "location"),
+    ("bad-json", '{"properties": {"source": }', "invalid JSON at line 1 column 27"),
+    ("not-a-template", json.dumps({"hello": "world"}), ""),
+    ("target-regions-bad-replica", mutate(_set("properties.distribute", [
+        {"type": "SharedImage", "runOutputName": "sig", "targetRegions": [{"name": "x", "replicaCount": 0}],
+         "galleryImageId": "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/i"}])),
+     "properties.distribute[0].targetRegions[0].replicaCount"),
+    ("bad-storage-type", mutate(_set("properties.distribute", [
+        {"type": "SharedImage", "runOutputName": "sig", "targetRegions": [{"name": "x", "storageAccountType": "Fast"}],
+         "galleryImageId": "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/i"}])),
+     "properties.distribute[0].targetRegions[0].storageAccountType"),
+    ("unsupported-uri-scheme", mutate(_set("properties.customize.2.scriptUri", "ftp://example.com/s.sh")),
+     "properties.customize[2].scriptUri"),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "path"), CASES, ids=[c[0] for c in CASES])
+def test_broken_template_fails_cleanly(name: str, text: str, path: str, tmp_path: Path) -> None:
+    template = tmp_path / f"{name}.json"
+    template.write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    result = run(["compile", str(template), "-o", str(out)])
+    assert result.code == 2, result.err
+    errors = [line for line in result.err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.err
+    assert errors[0].startswith(f"error: {template}: {path}"), errors[0]
+    assert "Traceback" not in result.err
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_at_least_twenty_cases() -> None:
+    assert len(CASES) >= 20
+
+
+def test_no_traceback_from_a_real_process(tmp_path: Path) -> None:
+    template = tmp_path / "t.json"
+    template.write_text(mutate(_set("properties.customize.0.inline", 7)), encoding="utf-8")
+    result = run_process(["compile", str(template), "-o", str(tmp_path / "out")])
+    assert result.code == 2
+    assert result.err.strip().startswith(f"error: {template}: properties.customize[0].inline")
+    assert "Traceback" not in result.err
+
+
+def test_one_bad_template_does_not_stop_the_others(tmp_path: Path) -> None:
+    good = tmp_path / "good.json"
+    bad = tmp_path / "bad.json"
+    good.write_text(json.dumps(BASE), encoding="utf-8")
+    bad.write_text(mutate(_set("location", _DELETE)), encoding="utf-8")
+    result = run(["compile", str(bad), str(good), "-o", str(tmp_path / "out")])
+    assert result.code == 2
+    assert (tmp_path / "out" / "base.pkr.hcl").is_file()
+    assert len(list((tmp_path / "out").iterdir())) == 1
+
+
+def test_unknown_property_warns_and_strict_fails(tmp_path: Path) -> None:
+    template = tmp_path / "t.json"
+    template.write_text(mutate(_set("properties.distribute.0.aritfactTags", {"a": "b"})), encoding="utf-8")
+    result = run(["compile", str(template), "-o", str(tmp_path / "out")])
+    assert result.code == 0
+    assert (f"warning: {template}: properties.distribute[0].aritfactTags: unknown property 'aritfactTags'; "
+            "ignored (did you mean 'artifactTags'?)") in result.err
+    strict = run(["compile", str(template), "-o", str(tmp_path / "strict"), "--strict"])
+    assert strict.code == 2
+    assert "error:" in strict.err and "aritfactTags" in strict.err
+    assert not (tmp_path / "strict").exists() or not any((tmp_path / "strict").iterdir())
