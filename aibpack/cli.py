@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("error: interrupted", err=True)
         code = EXIT_INTERRUPTED
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: never a traceback by default
+    except Exception as exc:
         if debug:
             traceback.print_exc()
         click.echo(f"error: internal error: {type(exc).__name__}: {exc} (rerun with --debug)", err=True)

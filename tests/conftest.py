@@ -27,4 +27,7 @@ def _no_packer_telemetry(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def pytest_report_header() -> list[str]:
-    return [f"packer: {shutil.which('packer') or 'missing'}", f"require tools: {os.environ.get('AIBPACK_REQUIRE_TOOLS', '0')}"]
+    return [
+        f"packer: {shutil.which('packer') or 'missing'}",
+        f"require tools: {os.environ.get('AIBPACK_REQUIRE_TOOLS', '0')}",
+    ]

@@ -66,8 +66,11 @@ def compile_many(templates: list[Path], dest: Destination, options: CompileOptio
                 continue
             target = dest.path_for(compiled.name)
             if target in written:
-                raise AibpackError(f"compiles to {target}, as {written[target]} does; give one of them a --name "
-                                   "or compile it separately", file=template)
+                raise AibpackError(
+                    f"compiles to {target}, as {written[target]} does; give one of them a --name "
+                    "or compile it separately",
+                    file=template,
+                )
             write_atomic(target, compiled.hcl)
             written[target] = template
             diagnostics.emit()

@@ -28,19 +28,43 @@ def template_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """``--name``, ``-p/--param``, ``--parameters``, ``--set``, ``--strict``, ``--provisioners``, ``--build``."""
     decorators = [
         click.option("--name", help="Which image template, when an ARM template holds several."),
-        click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE",
-                     help="An ARM template parameter value (repeatable)."),
-        click.option("--parameters", "parameter_files", multiple=True, metavar="FILE",
-                     type=click.Path(dir_okay=False, path_type=Path),
-                     help="An ARM parameters file (repeatable; later files win)."),
-        click.option("--set", "placeholders", multiple=True, metavar="NAME=VALUE",
-                     help="Replace every <NAME> placeholder with VALUE (repeatable)."),
+        click.option(
+            "-p",
+            "--param",
+            "params",
+            multiple=True,
+            metavar="NAME=VALUE",
+            help="An ARM template parameter value (repeatable).",
+        ),
+        click.option(
+            "--parameters",
+            "parameter_files",
+            multiple=True,
+            metavar="FILE",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="An ARM parameters file (repeatable; later files win).",
+        ),
+        click.option(
+            "--set",
+            "placeholders",
+            multiple=True,
+            metavar="NAME=VALUE",
+            help="Replace every <NAME> placeholder with VALUE (repeatable).",
+        ),
         click.option("--strict", is_flag=True, help="Treat warnings as errors."),
-        click.option("--provisioners", multiple=True, metavar="PACKER_TEMPLATE",
-                     type=click.Path(path_type=Path),
-                     help="Existing Packer provisioners to keep exactly (JSON, HCL2 file or folder; repeatable)."),
-        click.option("--build", "build_name", metavar="NAME",
-                     help="Which build of a --provisioners folder holding several."),
+        click.option(
+            "--provisioners",
+            multiple=True,
+            metavar="PACKER_TEMPLATE",
+            type=click.Path(path_type=Path),
+            help="Existing Packer provisioners to keep exactly (JSON, HCL2 file or folder; repeatable).",
+        ),
+        click.option(
+            "--build",
+            "build_name",
+            metavar="NAME",
+            help="Which build of a --provisioners folder holding several.",
+        ),
     ]
     return functools.reduce(lambda f, d: d(f), reversed(decorators), func)
 

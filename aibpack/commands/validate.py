@@ -24,7 +24,12 @@ def packer_validate(hcl: str, name: str, output_dir: Path, packer: str) -> tuple
         env = {**os.environ, "CHECKPOINT_DISABLE": "1"}
         try:
             result = subprocess.run(
-                [packer, "validate", file.name], cwd=temp, env=env, capture_output=True, text=True, check=False
+                [packer, "validate", file.name],
+                cwd=temp,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
             )
         except OSError as exc:
             raise AibpackError(f"cannot run packer ({packer}): {exc.strerror}", exit_code=EXIT_FAILED) from None
@@ -34,8 +39,14 @@ def packer_validate(hcl: str, name: str, output_dir: Path, packer: str) -> tuple
 @click.command("validate")
 @click.argument("template", type=click.Path(path_type=Path))
 @click.option("--packer", "run_packer", is_flag=True, help="Also run `packer validate` on the output.")
-@click.option("--packer-path", metavar="PATH", envvar="AIBPACK_PACKER", default="packer", show_default=True,
-              help="The packer binary (or AIBPACK_PACKER).")
+@click.option(
+    "--packer-path",
+    metavar="PATH",
+    envvar="AIBPACK_PACKER",
+    default="packer",
+    show_default=True,
+    help="The packer binary (or AIBPACK_PACKER).",
+)
 @template_options
 def validate_command(template: Path, run_packer: bool, packer_path: str, **options: object) -> None:
     """Check an image template as compile would, without writing anything."""

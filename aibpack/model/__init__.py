@@ -69,11 +69,25 @@ def _message(error: Any) -> str:
         return f"got {error.get('input')!r}; expected {ctx.get('expected')}"
     if kind == "string_pattern_mismatch":
         return f"{error.get('input')!r} does not match {ctx.get('pattern')}"
-    if kind in ("string_type", "int_type", "int_parsing", "bool_type", "bool_parsing", "list_type", "dict_type",
-                "model_type", "model_attributes_type", "int_from_float"):
+    if kind in (
+        "string_type",
+        "int_type",
+        "int_parsing",
+        "bool_type",
+        "bool_parsing",
+        "list_type",
+        "dict_type",
+        "model_type",
+        "model_attributes_type",
+        "int_from_float",
+    ):
         expected = {
-            "string": "a string", "int": "an integer", "bool": "true or false", "list": "an array",
-            "dict": "an object", "model": "an object",
+            "string": "a string",
+            "int": "an integer",
+            "bool": "true or false",
+            "list": "an array",
+            "dict": "an object",
+            "model": "an object",
         }[kind.split("_")[0]]
         return f"expected {expected}, got {_json_type(error.get('input'))}"
     return str(error["msg"])

@@ -34,9 +34,7 @@ def _walk(annotation: Any, data: Any, path: JsonPath, loose: bool, diag: Diagnos
     origin = get_origin(annotation)
     if origin is typing.Annotated:
         inner, *meta = get_args(annotation)
-        discriminator = next(
-            (m.discriminator for m in meta if isinstance(m, FieldInfo) and m.discriminator), None
-        )
+        discriminator = next((m.discriminator for m in meta if isinstance(m, FieldInfo) and m.discriminator), None)
         if discriminator:
             return _walk_union(get_args(inner), str(discriminator), data, path, loose, diag)
         return _walk(inner, data, path, loose, diag)
@@ -59,9 +57,7 @@ def _walk(annotation: Any, data: Any, path: JsonPath, loose: bool, diag: Diagnos
     return data
 
 
-def _walk_union(
-    models: tuple[Any, ...], tag: str, data: Any, path: JsonPath, loose: bool, diag: Diagnostics
-) -> Any:
+def _walk_union(models: tuple[Any, ...], tag: str, data: Any, path: JsonPath, loose: bool, diag: Diagnostics) -> Any:
     """Pick the member of a discriminated union by its tag (re-cased when names are loose)."""
     if not isinstance(data, dict):
         return data
@@ -101,9 +97,7 @@ def _walk_model(model: type[BaseModel], data: dict[str, Any], path: JsonPath, lo
 
 
 def _report_unknown(name: str, known: list[str], path: JsonPath, diag: Diagnostics) -> None:
-    hint = difflib.get_close_matches(name, known, n=1, cutoff=0.6) or [
-        k for k in known if k.lower() == name.lower()
-    ]
+    hint = difflib.get_close_matches(name, known, n=1, cutoff=0.6) or [k for k in known if k.lower() == name.lower()]
     message = f"unknown property '{name}'; ignored"
     if hint:
         message += f" (did you mean '{hint[0]}'?)"

@@ -56,7 +56,7 @@ def _source(template: ImageTemplate) -> Iterator[tuple[JsonPath, str]]:
     else:
         for field in ("publisher", "offer", "sku"):
             if not getattr(source, field):
-                yield (*path, field), f"missing: a PlatformImage source needs publisher, offer and sku"
+                yield (*path, field), "missing: a PlatformImage source needs publisher, offer and sku"
 
 
 def _steps(steps: Sequence[object], base: JsonPath) -> Iterator[tuple[JsonPath, str]]:
@@ -111,7 +111,10 @@ def _shared_image(target: SharedImageTarget, path: JsonPath) -> Iterator[tuple[J
     if target.replication_regions is not None and target.target_regions is not None:
         yield (*path, "replicationRegions"), "cannot be used together with 'targetRegions'"
     if target.storage_account_type is not None and target.target_regions is not None:
-        yield (*path, "storageAccountType"), "belongs in each targetRegions entry when 'targetRegions' is used"
+        yield (
+            (*path, "storageAccountType"),
+            "belongs in each targetRegions entry when 'targetRegions' is used",
+        )
     if target.replication_mode == "Shallow" and target.target_regions and len(target.target_regions) > 1:
         yield (*path, "replicationMode"), "Shallow replication supports a single target region"
 

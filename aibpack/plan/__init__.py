@@ -19,7 +19,7 @@ from aibpack.plan.build import Attribute, Block, BuildPlan, RawBlock, RemoteFile
 from aibpack.plan.source import os_type, source_block
 from aibpack.plan.steps import StepContext, plan_steps
 
-__all__ = ["BuildPlan", "PlanOptions", "RESERVED_VARIABLES", "build_plan", "output_image"]
+__all__ = ["RESERVED_VARIABLES", "BuildPlan", "PlanOptions", "build_plan", "output_image"]
 
 RESERVED_VARIABLES = frozenset(
     {
@@ -78,8 +78,9 @@ def output_image(template: ImageTemplate, name: str) -> OutputImage:
                 group = parse_resource_id(target.image_id, "Microsoft.Compute/images").resource_group
                 break
             if isinstance(target, SharedImageTarget):
-                group = parse_resource_id(target.gallery_image_id.split("/versions/")[0],
-                                          "Microsoft.Compute/galleries/images").resource_group
+                group = parse_resource_id(
+                    target.gallery_image_id.split("/versions/")[0], "Microsoft.Compute/galleries/images"
+                ).resource_group
                 break
     return OutputImage(f"aibpack-{name}"[:80].rstrip("-._"), group, None)
 
@@ -123,7 +124,12 @@ def _variables(template: ImageTemplate, name: str) -> list[Variable]:
         Variable("use_azure_cli_auth", "bool", False, "Authenticate with the Azure CLI's login."),
         Variable("cloud_environment_name", "string", "Public", "Public, China or USGovernment."),
         Variable("location", "string", template.location, "Region of the build; empty when a build group is set."),
-        Variable("build_resource_group_name", "string", "", "Existing group to build in (aibpack run's staging group)."),
+        Variable(
+            "build_resource_group_name",
+            "string",
+            "",
+            "Existing group to build in (aibpack run's staging group).",
+        ),
         Variable("managed_image_name", "string", image.name, "The managed image Packer creates."),
         Variable("managed_image_resource_group_name", "string", image.resource_group, "Its resource group."),
         Variable("run_tags", "map(string)", {}, "Tags aibpack run puts on everything Packer creates."),
@@ -143,16 +149,22 @@ def _warn_unmapped(template: ImageTemplate, diagnostics: Diagnostics) -> None:
     """Properties AIB honours that a Packer build cannot express: say so, never drop them silently."""
     props = template.properties
     if props.optimize is not None:
-        for field_name, setting in (("vmBoot", props.optimize.vm_boot), ("workload", props.optimize.workload)):
+        for field_name, setting in (
+            ("vmBoot", props.optimize.vm_boot),
+            ("workload", props.optimize.workload),
+        ):
             if setting is not None and setting.state == "Enabled":
-                diagnostics.warn("AIB's image optimization has no Packer equivalent; not applied",
-                                 ("properties", "optimize", field_name))
+                diagnostics.warn(
+                    "AIB's image optimization has no Packer equivalent; not applied",
+                    ("properties", "optimize", field_name),
+                )
     if props.auto_run is not None and props.auto_run.state == "Enabled":
-        diagnostics.warn("autoRun has no meaning for aibpack: builds run when you run them",
-                         ("properties", "autoRun"))
+        diagnostics.warn("autoRun has no meaning for aibpack: builds run when you run them", ("properties", "autoRun"))
     if props.validate_ is not None and props.validate_.source_validation_only:
-        diagnostics.warn("sourceValidationOnly is not supported: the customize steps run as usual",
-                         ("properties", "validate", "sourceValidationOnly"))
+        diagnostics.warn(
+            "sourceValidationOnly is not supported: the customize steps run as usual",
+            ("properties", "validate", "sourceValidationOnly"),
+        )
     for index, target in enumerate(props.distribute):
         if isinstance(target, VhdTarget) and not target.uri:
             diagnostics.warn(

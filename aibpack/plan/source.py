@@ -10,7 +10,6 @@ from aibpack.model.resource_id import parse_resource_id
 from aibpack.model.source import ManagedImageSource, PlatformImageSource, SharedImageVersionSource
 from aibpack.model.template import ImageTemplate
 from aibpack.plan.build import Attribute, Block, Expr, OsType
-from aibpack.render.hcl import key, quote
 
 DEFAULT_VM_SIZE = "Standard_D1_v2"
 DEFAULT_VM_SIZE_GEN2 = "Standard_D2ds_v4"
@@ -87,9 +86,10 @@ def source_block(name: str, template: ImageTemplate, os: OsType, diagnostics: Di
     attrs += [
         Attribute("managed_image_name", Expr("var.managed_image_name")),
         Attribute("managed_image_resource_group_name", Expr("var.managed_image_resource_group_name")),
-        Attribute("azure_tags", _tags(template)),
+        Attribute("azure_tags", Expr("var.run_tags")),
     ]
     attrs += _communicator(os)
+    blocks += _tag_blocks(template)
     return Block("source", ("azure-arm", name), tuple(attrs), tuple(blocks))
 
 
@@ -160,13 +160,12 @@ def _network(template: ImageTemplate, diagnostics: Diagnostics) -> list[Attribut
     ]
 
 
-def _tags(template: ImageTemplate) -> Expr:
-    """Tags for every resource Packer creates: ``managedResourceTags`` plus the run's own tags."""
-    tags = template.properties.managed_resource_tags
-    if not tags:
-        return Expr("var.run_tags")
-    body = ", ".join(f"{key(k)} = {quote(v, go_template=True)}" for k, v in tags.items())
-    return Expr(f"merge({{ {body} }}, var.run_tags)")
+def _tag_blocks(template: ImageTemplate) -> list[Block]:
+    """``managedResourceTags`` as ``azure_tag`` blocks; Packer adds them to ``azure_tags`` (the run's tags)."""
+    return [
+        Block("azure_tag", attributes=(Attribute("name", name), Attribute("value", value)))
+        for name, value in template.properties.managed_resource_tags.items()
+    ]
 
 
 def _communicator(os: OsType) -> list[Attribute]:

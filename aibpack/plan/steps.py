@@ -92,14 +92,20 @@ def _powershell(step: PowerShellStep, path: JsonPath, ctx: StepContext) -> Plann
             attrs.append(Attribute("script", local))
         else:
             target = f"$env:TEMP\\aibpack-{_slug(path)}.ps1"
-            lines = [*_invoke_web_request(step.script_uri or "", target, step.sha256_checksum), f'& "{target}"',
-                     "exit $LASTEXITCODE"]
+            lines = [
+                *_invoke_web_request(step.script_uri or "", target, step.sha256_checksum),
+                f'& "{target}"',
+                "exit $LASTEXITCODE",
+            ]
             attrs.append(Attribute("inline", lines))
             remote = RemoteFile(step.script_uri or "", step.sha256_checksum.lower(), (*path, "scriptUri"))
     if step.run_as_system:
         attrs += [Attribute("elevated_user", "SYSTEM"), Attribute("elevated_password", "")]
     elif step.run_elevated:
-        attrs += [Attribute("elevated_user", Expr("build.User")), Attribute("elevated_password", Expr("build.Password"))]
+        attrs += [
+            Attribute("elevated_user", Expr("build.User")),
+            Attribute("elevated_password", Expr("build.Password")),
+        ]
     if step.valid_exit_codes:
         attrs.append(Attribute("valid_exit_codes", list(step.valid_exit_codes)))
     return Planned(Block("provisioner", ("powershell",), tuple(attrs)), remote)
@@ -109,13 +115,19 @@ def _file(step: FileStep, path: JsonPath, ctx: StepContext) -> Planned:
     name = _name(step, path)
     local = _local_file(step.source_uri, step.sha256_checksum, (*path, "sourceUri"), ctx)
     if local is not None:
-        attrs = (Attribute("name", name), Attribute("source", local), Attribute("destination", step.destination))
+        attrs = (
+            Attribute("name", name),
+            Attribute("source", local),
+            Attribute("destination", step.destination),
+        )
         return Planned(Block("provisioner", ("file",), attrs))
     remote = RemoteFile(step.source_uri, step.sha256_checksum.lower(), (*path, "sourceUri"))
     if ctx.os == "Windows":
         lines = _invoke_web_request(step.source_uri, step.destination, step.sha256_checksum)
-        return Planned(Block("provisioner", ("powershell",), (Attribute("name", name), Attribute("inline", lines))),
-                       remote)
+        return Planned(
+            Block("provisioner", ("powershell",), (Attribute("name", name), Attribute("inline", lines))),
+            remote,
+        )
     lines = _curl(step.source_uri, step.destination, step.sha256_checksum)
     return Planned(Block("provisioner", ("shell",), (Attribute("name", name), Attribute("inline", lines))), remote)
 
@@ -199,7 +211,8 @@ def _invoke_web_request(uri: str, target: str, checksum: str) -> list[str]:
         "$ErrorActionPreference = 'Stop'",
         "$ProgressPreference = 'SilentlyContinue'",
         f"for ($attempt = 1; ; $attempt++) {{ try {{ Invoke-WebRequest -UseBasicParsing -Uri {_ps_quote(uri)} "
-        f"-OutFile {dst}; break }} catch {{ if ($attempt -ge {DOWNLOAD_RETRIES}) {{ throw }}; Start-Sleep -Seconds 5 }} }}",
+        f"-OutFile {dst}; break }} catch {{ if ($attempt -ge {DOWNLOAD_RETRIES}) {{ throw }}; "
+        "Start-Sleep -Seconds 5 } }",
     ]
     if checksum:
         lines.append(
@@ -209,9 +222,7 @@ def _invoke_web_request(uri: str, target: str, checksum: str) -> list[str]:
     return lines
 
 
-def plan_steps(
-    steps: Sequence[object], base: JsonPath, ctx: StepContext
-) -> tuple[list[Block], list[RemoteFile]]:
+def plan_steps(steps: Sequence[object], base: JsonPath, ctx: StepContext) -> tuple[list[Block], list[RemoteFile]]:
     blocks: list[Block] = []
     remotes: list[RemoteFile] = []
     for index, step in enumerate(steps):

@@ -80,13 +80,17 @@ def comment_text(text: str) -> str:
 
 def render(plan: BuildPlan) -> str:
     """The whole ``.pkr.hcl`` file for ``plan``."""
-    text = _environment().get_template("build.pkr.hcl.j2").render(
-        version=__version__,
-        input_file=plan.input_file,
-        variables=plan.variables,
-        locals=plan.locals,
-        source=plan.source,
-        source_ref=plan.source_ref,
-        provisioners=plan.provisioners,
+    text = (
+        _environment()
+        .get_template("build.pkr.hcl.j2")
+        .render(
+            version=__version__,
+            input_file=plan.input_file,
+            variables=plan.variables,
+            locals=plan.locals,
+            source=plan.source,
+            source_ref=plan.source_ref,
+            provisioners=plan.provisioners,
+        )
     )
     return hcl.align(text)

@@ -80,8 +80,7 @@ def value(data: object, *, go_template: bool = False, indent: int = 0) -> str:
         if not data:
             return "{}"
         lines = [
-            f"{pad}{key(str(k))} = {value(v, go_template=go_template, indent=indent + 1)}"
-            for k, v in data.items()
+            f"{pad}{key(str(k))} = {value(v, go_template=go_template, indent=indent + 1)}" for k, v in data.items()
         ]
         return "{\n" + "\n".join(lines) + f"\n{end}}}"
     if isinstance(data, Sequence):

@@ -48,8 +48,12 @@ def test_corpus_template_compiles_faithfully(file: Path, compiled: dict[str, Pat
     customize = resource["properties"].get("customize", [])
     assert len(steps) == len(customize) + 2
     for step, (kind, body) in zip(customize, steps[1:-1], strict=True):
-        expected = {"Shell": "shell", "PowerShell": "powershell", "WindowsRestart": "windows-restart",
-                    "WindowsUpdate": "windows-update"}.get(step["type"])
+        expected = {
+            "Shell": "shell",
+            "PowerShell": "powershell",
+            "WindowsRestart": "windows-restart",
+            "WindowsUpdate": "windows-update",
+        }.get(step["type"])
         if expected:
             assert kind == expected
         inline = next((v for k, v in step.items() if k.lower() == "inline"), None)
@@ -72,15 +76,21 @@ def test_corpus_output_is_deterministic(compiled: dict[str, Path], tmp_path: Pat
 @pytest.mark.parametrize("file", CORPUS, ids=lambda f: f.stem[-40:])
 def test_packer_fmt_and_validate(file: Path, compiled: dict[str, Path], packer_bin: str) -> None:
     target = compiled[file.name]
-    fmt = subprocess.run([packer_bin, "fmt", "-check", target.name], cwd=target.parent,
-                         capture_output=True, text=True, check=False)
+    fmt = subprocess.run(
+        [packer_bin, "fmt", "-check", target.name],
+        cwd=target.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
     text = target.read_text(encoding="utf-8")
     if 'provisioner "windows-update"' in text:
         # rgl's plugin cannot be installed offline into Packer 1.6.6: validate everything else.
         target = target.with_name(f"no-wu-{target.name}")
         target.write_text(re.sub(r'\n  provisioner "windows-update" \{.*?\n  \}\n', "\n", text, flags=re.S))
-        assert 'windows-update' not in target.read_text(encoding="utf-8")
-    val = subprocess.run([packer_bin, "validate", target.name], cwd=target.parent,
-                         capture_output=True, text=True, check=False)
+        assert "windows-update" not in target.read_text(encoding="utf-8")
+    val = subprocess.run(
+        [packer_bin, "validate", target.name], cwd=target.parent, capture_output=True, text=True, check=False
+    )
     assert val.returncode == 0, val.stdout + val.stderr

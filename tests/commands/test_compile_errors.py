@@ -17,18 +17,30 @@ BASE: dict[str, Any] = {
     "name": "base",
     "location": "westus2",
     "properties": {
-        "source": {"type": "PlatformImage", "publisher": "Canonical", "offer": "UbuntuServer",
-                   "sku": "18.04-LTS", "version": "latest"},
+        "source": {
+            "type": "PlatformImage",
+            "publisher": "Canonical",
+            "offer": "UbuntuServer",
+            "sku": "18.04-LTS",
+            "version": "latest",
+        },
         "customize": [
             {"type": "Shell", "name": "one", "inline": ["echo one"]},
             {"type": "Shell", "name": "two", "inline": ["echo two"]},
-            {"type": "Shell", "name": "three", "scriptUri": "https://example.com/s.sh",
-             "sha256Checksum": "a" * 64},
+            {
+                "type": "Shell",
+                "name": "three",
+                "scriptUri": "https://example.com/s.sh",
+                "sha256Checksum": "a" * 64,
+            },
         ],
         "distribute": [
-            {"type": "ManagedImage", "runOutputName": "mi",
-             "imageId": "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/images/img",
-             "location": "westus2"},
+            {
+                "type": "ManagedImage",
+                "runOutputName": "mi",
+                "imageId": "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/images/img",
+                "location": "westus2",
+            },
         ],
     },
 }
@@ -54,65 +66,168 @@ def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
             del node[last]
         else:
             node[last] = value
+
     return change
 
 
 _DELETE = object()
+GALLERY_IMAGE = "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/i"
 
 CASES: list[tuple[str, str, str]] = [
-    ("both-inline-and-script", mutate(_set("properties.customize.2.inline", ["x"])), "properties.customize[2]"),
-    ("neither-inline-nor-script", mutate(_set("properties.customize.0.inline", _DELETE)), "properties.customize[0]"),
-    ("bad-checksum", mutate(_set("properties.customize.2.sha256Checksum", "abc")),
-     "properties.customize[2].sha256Checksum"),
+    (
+        "both-inline-and-script",
+        mutate(_set("properties.customize.2.inline", ["x"])),
+        "properties.customize[2]",
+    ),
+    (
+        "neither-inline-nor-script",
+        mutate(_set("properties.customize.0.inline", _DELETE)),
+        "properties.customize[0]",
+    ),
+    (
+        "bad-checksum",
+        mutate(_set("properties.customize.2.sha256Checksum", "abc")),
+        "properties.customize[2].sha256Checksum",
+    ),
     ("unknown-step-type", mutate(_set("properties.customize.1.type", "Bash")), "properties.customize[1]"),
-    ("inline-not-a-list", mutate(_set("properties.customize.1.inline", "echo")), "properties.customize[1].inline"),
-    ("inline-line-not-string", mutate(_set("properties.customize.1.inline", ["ok", 5])),
-     "properties.customize[1].inline[1]"),
+    (
+        "inline-not-a-list",
+        mutate(_set("properties.customize.1.inline", "echo")),
+        "properties.customize[1].inline",
+    ),
+    (
+        "inline-line-not-string",
+        mutate(_set("properties.customize.1.inline", ["ok", 5])),
+        "properties.customize[1].inline[1]",
+    ),
     ("no-distribute", mutate(_set("properties.distribute", _DELETE)), "properties.distribute"),
     ("empty-distribute", mutate(_set("properties.distribute", [])), "properties.distribute"),
-    ("bad-run-output-name", mutate(_set("properties.distribute.0.runOutputName", "has space")),
-     "properties.distribute[0].runOutputName"),
-    ("duplicate-run-output-name", mutate(lambda d: _props(d)["distribute"].append(
-        {"type": "VHD", "runOutputName": "mi", "uri": "https://a.blob.core.windows.net/c/x.vhd"})),
-     "properties.distribute[1].runOutputName"),
-    ("bad-image-id", mutate(_set("properties.distribute.0.imageId", "/subscriptions/s1/images/x")),
-     "properties.distribute[0].imageId"),
-    ("timeout-too-long", mutate(_set("properties.buildTimeoutInMinutes", 2000)),
-     "properties.buildTimeoutInMinutes"),
-    ("timeout-string", mutate(_set("properties.buildTimeoutInMinutes", "two hours")),
-     "properties.buildTimeoutInMinutes"),
-    ("run-as-system-without-elevated", mutate(_set("properties.customize", [
-        {"type": "PowerShell", "inline": ["x"], "runAsSystem": True}])), "properties.customize[0].runAsSystem"),
-    ("replication-and-target-regions", mutate(_set("properties.distribute", [
-        {"type": "SharedImage", "runOutputName": "sig", "replicationRegions": ["westus2"],
-         "targetRegions": [{"name": "westus2"}],
-         "galleryImageId": "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/i"}])),
-     "properties.distribute[0].replicationRegions"),
-    ("iso-source", mutate(_set("properties.source", {"type": "ISO", "sourceUri": "https://x/rhel.iso",
-                                                     "sha256Checksum": "b" * 64})), "properties.source.type"),
+    (
+        "bad-run-output-name",
+        mutate(_set("properties.distribute.0.runOutputName", "has space")),
+        "properties.distribute[0].runOutputName",
+    ),
+    (
+        "duplicate-run-output-name",
+        mutate(
+            lambda d: _props(d)["distribute"].append(
+                {"type": "VHD", "runOutputName": "mi", "uri": "https://a.blob.core.windows.net/c/x.vhd"}
+            )
+        ),
+        "properties.distribute[1].runOutputName",
+    ),
+    (
+        "bad-image-id",
+        mutate(_set("properties.distribute.0.imageId", "/subscriptions/s1/images/x")),
+        "properties.distribute[0].imageId",
+    ),
+    (
+        "timeout-too-long",
+        mutate(_set("properties.buildTimeoutInMinutes", 2000)),
+        "properties.buildTimeoutInMinutes",
+    ),
+    (
+        "timeout-string",
+        mutate(_set("properties.buildTimeoutInMinutes", "two hours")),
+        "properties.buildTimeoutInMinutes",
+    ),
+    (
+        "run-as-system-without-elevated",
+        mutate(_set("properties.customize", [{"type": "PowerShell", "inline": ["x"], "runAsSystem": True}])),
+        "properties.customize[0].runAsSystem",
+    ),
+    (
+        "replication-and-target-regions",
+        mutate(
+            _set(
+                "properties.distribute",
+                [
+                    {
+                        "type": "SharedImage",
+                        "runOutputName": "sig",
+                        "replicationRegions": ["westus2"],
+                        "targetRegions": [{"name": "westus2"}],
+                        "galleryImageId": GALLERY_IMAGE,
+                    }
+                ],
+            )
+        ),
+        "properties.distribute[0].replicationRegions",
+    ),
+    (
+        "iso-source",
+        mutate(
+            _set(
+                "properties.source",
+                {"type": "ISO", "sourceUri": "https://x/rhel.iso", "sha256Checksum": "b" * 64},
+            )
+        ),
+        "properties.source.type",
+    ),
     ("missing-source", mutate(_set("properties.source", _DELETE)), "properties.source"),
     ("missing-location", mutate(_set("location", _DELETE)), "location"),
-    ("bad-restart-timeout", mutate(_set("properties.customize", [
-        {"type": "WindowsRestart", "restartTimeout": "five minutes"}])), "properties.customize[0].restartTimeout"),
-    ("shell-in-windows-build", mutate(lambda d: _props(d)["customize"].append(
-        {"type": "WindowsRestart"})), "properties.customize[0].type"),
-    ("file-without-destination", mutate(_set("properties.customize", [
-        {"type": "File", "sourceUri": "https://example.com/f"}])), "properties.customize[0].destination"),
-    ("missing-local-script", mutate(_set("properties.customize.2.scriptUri", "scripts/missing.sh")),
-     "properties.customize[2].scriptUri"),
+    (
+        "bad-restart-timeout",
+        mutate(_set("properties.customize", [{"type": "WindowsRestart", "restartTimeout": "five minutes"}])),
+        "properties.customize[0].restartTimeout",
+    ),
+    (
+        "shell-in-windows-build",
+        mutate(lambda d: _props(d)["customize"].append({"type": "WindowsRestart"})),
+        "properties.customize[0].type",
+    ),
+    (
+        "file-without-destination",
+        mutate(_set("properties.customize", [{"type": "File", "sourceUri": "https://example.com/f"}])),
+        "properties.customize[0].destination",
+    ),
+    (
+        "missing-local-script",
+        mutate(_set("properties.customize.2.scriptUri", "scripts/missing.sh")),
+        "properties.customize[2].scriptUri",
+    ),
     ("unresolved-placeholder", mutate(_set("location", "<region>")), "location"),
     ("bad-json", '{"properties": {"source": }', "invalid JSON at line 1 column 27"),
     ("not-a-template", json.dumps({"hello": "world"}), ""),
-    ("target-regions-bad-replica", mutate(_set("properties.distribute", [
-        {"type": "SharedImage", "runOutputName": "sig", "targetRegions": [{"name": "x", "replicaCount": 0}],
-         "galleryImageId": "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/i"}])),
-     "properties.distribute[0].targetRegions[0].replicaCount"),
-    ("bad-storage-type", mutate(_set("properties.distribute", [
-        {"type": "SharedImage", "runOutputName": "sig", "targetRegions": [{"name": "x", "storageAccountType": "Fast"}],
-         "galleryImageId": "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/i"}])),
-     "properties.distribute[0].targetRegions[0].storageAccountType"),
-    ("unsupported-uri-scheme", mutate(_set("properties.customize.2.scriptUri", "ftp://example.com/s.sh")),
-     "properties.customize[2].scriptUri"),
+    (
+        "target-regions-bad-replica",
+        mutate(
+            _set(
+                "properties.distribute",
+                [
+                    {
+                        "type": "SharedImage",
+                        "runOutputName": "sig",
+                        "targetRegions": [{"name": "x", "replicaCount": 0}],
+                        "galleryImageId": GALLERY_IMAGE,
+                    }
+                ],
+            )
+        ),
+        "properties.distribute[0].targetRegions[0].replicaCount",
+    ),
+    (
+        "bad-storage-type",
+        mutate(
+            _set(
+                "properties.distribute",
+                [
+                    {
+                        "type": "SharedImage",
+                        "runOutputName": "sig",
+                        "targetRegions": [{"name": "x", "storageAccountType": "Fast"}],
+                        "galleryImageId": GALLERY_IMAGE,
+                    }
+                ],
+            )
+        ),
+        "properties.distribute[0].targetRegions[0].storageAccountType",
+    ),
+    (
+        "unsupported-uri-scheme",
+        mutate(_set("properties.customize.2.scriptUri", "ftp://example.com/s.sh")),
+        "properties.customize[2].scriptUri",
+    ),
 ]
 
 
@@ -159,8 +274,10 @@ def test_unknown_property_warns_and_strict_fails(tmp_path: Path) -> None:
     template.write_text(mutate(_set("properties.distribute.0.aritfactTags", {"a": "b"})), encoding="utf-8")
     result = run(["compile", str(template), "-o", str(tmp_path / "out")])
     assert result.code == 0
-    assert (f"warning: {template}: properties.distribute[0].aritfactTags: unknown property 'aritfactTags'; "
-            "ignored (did you mean 'artifactTags'?)") in result.err
+    assert (
+        f"warning: {template}: properties.distribute[0].aritfactTags: unknown property 'aritfactTags'; "
+        "ignored (did you mean 'artifactTags'?)"
+    ) in result.err
     strict = run(["compile", str(template), "-o", str(tmp_path / "strict"), "--strict"])
     assert strict.code == 2
     assert "error:" in strict.err and "aritfactTags" in strict.err

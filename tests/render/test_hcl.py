@@ -8,7 +8,24 @@ from support.hcl_oracle import decode_go_template, decode_literal, parse
 
 from aibpack.render.hcl import align, go_template_literal, key, quote, safe_identifier, value
 
-TRICKY = ["${", "$${", "%{", "%%{", '"', "\\", "\n", "\t", "\r", "{{ .Path }}", "EOT", "é", "\u2028", "\x00", "$", "}}"]
+TRICKY = [
+    "${",
+    "$${",
+    "%{",
+    "%%{",
+    '"',
+    "\\",
+    "\n",
+    "\t",
+    "\r",
+    "{{ .Path }}",
+    "EOT",
+    "é",
+    "\u2028",
+    "\x00",
+    "$",
+    "}}",
+]
 tricky_text = st.lists(st.one_of(st.sampled_from(TRICKY), st.text(max_size=8)), max_size=12).map("".join)
 
 
@@ -60,8 +77,8 @@ def test_value_shapes() -> None:
 
 
 def test_align_lines_up_runs_like_packer_fmt() -> None:
-    text = 'a {\n  x = 1\n  long_name = 2\n  list = [\n    1,\n  ]\n  y = 3\n}'
-    assert align(text) == 'a {\n  x         = 1\n  long_name = 2\n  list = [\n    1,\n  ]\n  y = 3\n}'
+    text = "a {\n  x = 1\n  long_name = 2\n  list = [\n    1,\n  ]\n  y = 3\n}"
+    assert align(text) == "a {\n  x         = 1\n  long_name = 2\n  list = [\n    1,\n  ]\n  y = 3\n}"
 
 
 def test_safe_identifier() -> None:
