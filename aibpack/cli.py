@@ -22,6 +22,10 @@ COMMANDS = {
     "validate": "aibpack.commands.validate:validate_command",
     "import": "aibpack.commands.import_cmd:import_command",
     "schema": "aibpack.commands.schema:schema_command",
+    "run": "aibpack.commands.run:run_command",
+    "cleanup": "aibpack.commands.cleanup:cleanup_command",
+    "distribute": "aibpack.commands.distribute:distribute_command",
+    "permissions": "aibpack.commands.permissions:permissions_group",
 }
 
 

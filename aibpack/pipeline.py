@@ -78,7 +78,7 @@ def _preserved(options: CompileOptions, output_dir: Path, name: str, diagnostics
             file,
             build=options.build,
             output_dir=output_dir,
-            reserved_names=RESERVED_VARIABLES,
+            reserved_names=RESERVED_VARIABLES | {v.name for v in variables} | {local.name for local in locals_},
             compiled_source=f"source.azure-arm.{name}",
             diagnostics=diagnostics,
         )

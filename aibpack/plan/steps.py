@@ -7,6 +7,7 @@ template) is uploaded by Packer itself, after its checksum is verified here.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import shlex
@@ -70,14 +71,14 @@ def _shell(step: ShellStep, path: JsonPath, ctx: StepContext) -> Planned:
         )
     name = _name(step, path)
     if step.inline is not None:
-        return Planned(Block("provisioner", ("shell",), (Attribute("name", name), Attribute("inline", step.inline))))
+        return Planned(Block("provisioner", ("shell",), (Attribute("name", name), shell_inline(step.inline, path))))
     local = _local_file(step.script_uri or "", step.sha256_checksum, (*path, "scriptUri"), ctx)
     if local is not None:
         return Planned(Block("provisioner", ("shell",), (Attribute("name", name), Attribute("script", local))))
     target = f"/tmp/aibpack-{_slug(path)}.sh"
     lines = [*_curl(step.script_uri or "", target, step.sha256_checksum), f"chmod +x {target}", target]
     remote = RemoteFile(step.script_uri or "", step.sha256_checksum.lower(), (*path, "scriptUri"))
-    return Planned(Block("provisioner", ("shell",), (Attribute("name", name), Attribute("inline", lines))), remote)
+    return Planned(Block("provisioner", ("shell",), (Attribute("name", name), shell_inline(lines, path))), remote)
 
 
 def _powershell(step: PowerShellStep, path: JsonPath, ctx: StepContext) -> Planned:
@@ -129,7 +130,7 @@ def _file(step: FileStep, path: JsonPath, ctx: StepContext) -> Planned:
             remote,
         )
     lines = _curl(step.source_uri, step.destination, step.sha256_checksum)
-    return Planned(Block("provisioner", ("shell",), (Attribute("name", name), Attribute("inline", lines))), remote)
+    return Planned(Block("provisioner", ("shell",), (Attribute("name", name), shell_inline(lines, path))), remote)
 
 
 def _restart(step: WindowsRestartStep, path: JsonPath) -> Block:
@@ -153,6 +154,21 @@ def _update(step: WindowsUpdateStep, path: JsonPath) -> Block:
         Attribute("update_limit", step.update_limit or 1000),
     )
     return Block("provisioner", ("windows-update",), attrs)
+
+
+def shell_inline(lines: list[str], path: JsonPath) -> Attribute:
+    """The ``inline`` of a shell provisioner that runs exactly ``lines``.
+
+    Packer's shell provisioner renders inline lines as Go templates more than once, so no escaping can carry
+    a literal ``{{`` through it. Lines holding one are shipped base64-encoded and decoded in the VM into
+    the same script Packer would have written, run with the same ``/bin/sh -e``.
+    """
+    if not any("{{" in line for line in lines):
+        return Attribute("inline", lines)
+    script = "".join(line + "\n" for line in lines).encode("utf-8")
+    target = f"/tmp/aibpack-{_slug(path)}-inline.sh"
+    encoded = base64.b64encode(script).decode("ascii")
+    return Attribute("inline", [f"echo {encoded} | base64 -d > {target}", f"/bin/sh -e {target}"])
 
 
 def _slug(path: JsonPath) -> str:

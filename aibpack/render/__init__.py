@@ -47,7 +47,8 @@ def _environment() -> jinja2.Environment:
 def expression(data: Value, *, go_template: bool = False, indent: int = 0) -> str:
     """An HCL expression for a plan value; ``Expr`` is written as is, nested inside lists too."""
     if isinstance(data, Expr):
-        return data.text
+        # Multi-line expressions (kept from existing Packer files) are written as if at column 0.
+        return hcl.indent(data.text, indent)[2 * indent :] if indent else data.text
     if isinstance(data, list) and any(isinstance(item, Expr) for item in data):
         pad = "  " * (indent + 1)
         items = [f"{pad}{expression(item, go_template=go_template, indent=indent + 1)}," for item in data]
@@ -59,7 +60,7 @@ def block_text(block: Block | RawBlock, indent: int) -> str:
     """One block, indented by ``indent`` levels; nested blocks always span lines."""
     pad = "  " * indent
     if isinstance(block, RawBlock):
-        return "\n".join(pad + line if line else line for line in block.text.splitlines())
+        return hcl.indent(block.text.rstrip("\n"), indent)
     labels = "".join(f" {hcl.quote(label)}" for label in block.labels)
     lines = [f"{pad}{block.type}{labels} {{"]
     for attribute in block.attributes:

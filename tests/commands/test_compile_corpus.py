@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from support.cli import run
 from support.corpus import compile_args, corpus_files
-from support.hcl_oracle import decode_literal, provisioners, source
+from support.hcl_oracle import decode_literal, provisioners, shell_lines, source
 
 CORPUS = corpus_files()
 
@@ -58,7 +58,11 @@ def test_corpus_template_compiles_faithfully(file: Path, compiled: dict[str, Pat
             assert kind == expected
         inline = next((v for k, v in step.items() if k.lower() == "inline"), None)
         if inline and not any(line.startswith("[") and not line.startswith("[[") for line in inline):
-            assert [decode_literal(line) for line in body["inline"]] == inline
+            assert (
+                shell_lines(body) == inline
+                if kind == "shell"
+                else [decode_literal(x) for x in body["inline"]] == inline
+            )
     src = source(text)
     assert src["os_type"] in ('"Linux"', '"Windows"')
     if any(k in ("powershell", "windows-restart", "windows-update") for k in kinds):

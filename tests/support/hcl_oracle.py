@@ -60,3 +60,16 @@ def source(text: str) -> dict[str, Any]:
     ((_, by_name),) = parse(text)["source"][0].items()
     ((_, body),) = by_name.items()
     return body
+
+
+def shell_lines(body: dict[str, Any]) -> list[str]:
+    """The lines a compiled shell provisioner runs: its inline lines, or the base64 script aibpack ships
+    when a line holds ``{{`` (which Packer's shell provisioner cannot carry)."""
+    import base64
+
+    inline = [provisioner_value(line) for line in body["inline"]]
+    if len(inline) == 2 and inline[0].startswith("echo ") and " | base64 -d > " in inline[0]:
+        script = base64.b64decode(inline[0].split()[1]).decode("utf-8")
+        assert script.endswith("\n")
+        return script[:-1].split("\n")
+    return inline

@@ -1,0 +1,261 @@
+"""Where Azure is (cloud, endpoint, credential scope), who we are (credential, subscription), and the clients.
+
+Nothing here imports the Azure SDK at module import time: ``aibpack compile`` must never load it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+
+from aibpack import __version__
+from aibpack.errors import EXIT_USAGE, AibpackError, BuildFailed
+
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+    from azure.mgmt.authorization import AuthorizationManagementClient
+    from azure.mgmt.compute import ComputeManagementClient
+    from azure.mgmt.resource.resources import ResourceManagementClient
+
+AuthMode = Literal["default", "cli", "env", "msi"]
+
+CLOUDS = {
+    "AzureCloud": "https://management.azure.com",
+    "AzureChinaCloud": "https://management.chinacloudapi.cn",
+    "AzureUSGovernment": "https://management.usgovcloudapi.net",
+}
+AUTHORITIES = {
+    "AzureCloud": "login.microsoftonline.com",
+    "AzureChinaCloud": "login.chinacloudapi.cn",
+    "AzureUSGovernment": "login.microsoftonline.us",
+}
+_GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
+_SUBSCRIPTION_IN_ID = re.compile(r"^/subscriptions/([^/]+)(?:/|$)", re.IGNORECASE)
+_RESOURCE_ID = re.compile(
+    r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)(?:/providers/(?P<ns>[^/]+)/(?P<rest>.+?))?/?$",
+    re.IGNORECASE,
+)
+
+
+class Endpoint(NamedTuple):
+    """The Resource Manager URL and the token scope that goes with it."""
+
+    url: str
+    scope: str
+
+
+@dataclass(frozen=True)
+class ArmId:
+    """A parsed ``/subscriptions/S/resourceGroups/G[/providers/NS/type/name/...]`` ID."""
+
+    subscription: str
+    resource_group: str
+    namespace: str = ""
+    types: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+
+    @property
+    def type(self) -> str:
+        """``Microsoft.Compute/galleries/images``; empty for a resource group ID."""
+        return "/".join((self.namespace, *self.types)) if self.namespace else ""
+
+    @property
+    def name(self) -> str:
+        return self.names[-1] if self.names else self.resource_group
+
+
+def parse_arm_id(text: str) -> ArmId:
+    """Parse a resource group or resource ID; ``ValueError`` with a user-facing message otherwise."""
+    match = _RESOURCE_ID.match(text.strip())
+    segments = match.group("rest").split("/") if match and match.group("rest") else []
+    if not match or len(segments) % 2:
+        raise ValueError(f"'{text}' is not an Azure resource ID (/subscriptions/<id>/resourceGroups/<group>/...)")
+    return ArmId(
+        subscription=match.group("sub"),
+        resource_group=match.group("rg"),
+        namespace=match.group("ns") or "",
+        types=tuple(segments[0::2]),
+        names=tuple(segments[1::2]),
+    )
+
+
+def _cloud(environ: Mapping[str, str]) -> str:
+    cloud = environ.get("AIBPACK_CLOUD") or "AzureCloud"
+    if cloud not in CLOUDS:
+        raise AibpackError(
+            f"AIBPACK_CLOUD={cloud} is not a known cloud (use one of {', '.join(CLOUDS)}, "
+            "or set AIBPACK_ARM_ENDPOINT for another cloud)"
+        )
+    return cloud
+
+
+def arm_endpoint(environ: Mapping[str, str] | None = None) -> Endpoint:
+    """``AIBPACK_ARM_ENDPOINT`` if set, else the endpoint of ``AIBPACK_CLOUD`` (default AzureCloud)."""
+    environ = os.environ if environ is None else environ
+    url = (environ.get("AIBPACK_ARM_ENDPOINT") or "").strip().rstrip("/")
+    if url:
+        if not url.lower().startswith("https://"):
+            raise AibpackError(f"AIBPACK_ARM_ENDPOINT={url} must be an https:// URL (bearer tokens need TLS)")
+    else:
+        url = CLOUDS[_cloud(environ)]
+    return Endpoint(url, f"{url}/.default")
+
+
+def make_credential(auth: AuthMode, environ: Mapping[str, str] | None = None) -> TokenCredential:
+    """The azure-identity credential for ``--auth``; an explicit AIBPACK_CLOUD also picks the login host."""
+    environ = os.environ if environ is None else environ
+    authority = {}
+    if environ.get("AIBPACK_CLOUD") and not environ.get("AZURE_AUTHORITY_HOST"):
+        authority = {"authority": AUTHORITIES[_cloud(environ)]}
+    if auth == "default":
+        from azure.identity import DefaultAzureCredential
+
+        return DefaultAzureCredential(**authority)
+    if auth == "cli":
+        from azure.identity import AzureCliCredential
+
+        return AzureCliCredential()
+    if auth == "env":
+        from azure.identity import EnvironmentCredential
+
+        return EnvironmentCredential(**authority)
+    if auth == "msi":
+        from azure.identity import ManagedIdentityCredential
+
+        return ManagedIdentityCredential()
+    raise AibpackError(f"--auth {auth}: expected one of default, cli, env, msi")
+
+
+def _float_env(environ: Mapping[str, str], name: str) -> float | None:
+    text = environ.get(name)
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise AibpackError(f"{name}={text} is not a number") from None
+
+
+@dataclass
+class AzureContext:
+    """Everything needed to talk to one subscription; the clients are made on first use."""
+
+    credential: TokenCredential
+    subscription_id: str
+    endpoint: str = CLOUDS["AzureCloud"]
+    scope: str = f"{CLOUDS['AzureCloud']}/.default"
+    connection_verify: str | bool = True
+    polling_interval: float | None = None
+    retry_backoff_factor: float | None = None
+    retry_total: int = 10
+    extra_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(
+        cls, credential: TokenCredential, subscription_id: str, environ: Mapping[str, str] | None = None
+    ) -> AzureContext:
+        """Endpoint, TLS trust and (for tests) polling and retry back-off from the environment."""
+        environ = os.environ if environ is None else environ
+        endpoint = arm_endpoint(environ)
+        return cls(
+            credential=credential,
+            subscription_id=subscription_id,
+            endpoint=endpoint.url,
+            scope=endpoint.scope,
+            connection_verify=environ.get("REQUESTS_CA_BUNDLE") or True,
+            polling_interval=_float_env(environ, "AIBPACK_POLLING_INTERVAL"),
+            retry_backoff_factor=_float_env(environ, "AIBPACK_RETRY_BACKOFF"),
+        )
+
+    def for_subscription(self, subscription_id: str) -> AzureContext:
+        """The same identity and settings in another subscription (e.g. a gallery elsewhere)."""
+        if subscription_id.lower() == self.subscription_id.lower():
+            return self
+        return replace(self, subscription_id=subscription_id)
+
+    @property
+    def client_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
+            "base_url": self.endpoint,
+            "credential_scopes": [self.scope],
+            "connection_verify": self.connection_verify,
+            "retry_total": self.retry_total,
+            "user_agent": f"aibpack/{__version__}",
+            **self.extra_kwargs,
+        }
+        if self.polling_interval is not None:
+            kwargs["polling_interval"] = self.polling_interval
+        if self.retry_backoff_factor is not None:
+            kwargs["retry_backoff_factor"] = self.retry_backoff_factor
+        return kwargs
+
+    @cached_property
+    def resources(self) -> ResourceManagementClient:
+        from azure.mgmt.resource.resources import ResourceManagementClient
+
+        return ResourceManagementClient(self.credential, self.subscription_id, **self.client_kwargs)
+
+    @cached_property
+    def compute(self) -> ComputeManagementClient:
+        from azure.mgmt.compute import ComputeManagementClient
+
+        return ComputeManagementClient(self.credential, self.subscription_id, **self.client_kwargs)
+
+    @cached_property
+    def authorization(self) -> AuthorizationManagementClient:
+        from azure.mgmt.authorization import AuthorizationManagementClient
+
+        return AuthorizationManagementClient(self.credential, self.subscription_id, **self.client_kwargs)
+
+
+def one_line(text: str, limit: int = 500) -> str:
+    """Collapse a multi-line SDK message to one line, as errors must be."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def describe_error(exc: BaseException) -> str:
+    """``Code: message`` for an ARM error, else the exception's text, on one line."""
+    error = getattr(exc, "error", None)
+    code, message = getattr(error, "code", None), getattr(error, "message", None)
+    if code and message:
+        return one_line(f"{code}: {message}")
+    return one_line(getattr(exc, "message", None) or str(exc) or type(exc).__name__)
+
+
+def check_credential(ctx: AzureContext) -> None:
+    """Get one token now, so missing credentials fail preflight instead of the first write."""
+    try:
+        ctx.credential.get_token(ctx.scope)
+    except Exception as exc:
+        raise BuildFailed(
+            f"no usable Azure credentials for {ctx.endpoint}: {describe_error(exc)} "
+            "(sign in with `az login`, or pick another --auth)"
+        ) from exc
+
+
+def resolve_subscription(
+    explicit: str | None, candidate_ids: Iterable[str] = (), environ: Mapping[str, str] | None = None
+) -> str:
+    """``--subscription``, else the first subscription in the template's IDs, else AZURE_SUBSCRIPTION_ID."""
+    environ = os.environ if environ is None else environ
+    if explicit:
+        if not _GUID.match(explicit.strip()):
+            raise AibpackError(f"--subscription {explicit}: expected a subscription ID (a GUID)", exit_code=EXIT_USAGE)
+        return explicit.strip()
+    for resource_id in candidate_ids:
+        match = _SUBSCRIPTION_IN_ID.match((resource_id or "").strip())
+        if match and _GUID.match(match.group(1)):
+            return match.group(1)
+    from_env = (environ.get("AZURE_SUBSCRIPTION_ID") or "").strip()
+    if from_env:
+        if not _GUID.match(from_env):
+            raise AibpackError(f"AZURE_SUBSCRIPTION_ID={from_env}: expected a subscription ID (a GUID)")
+        return from_env
+    raise AibpackError(
+        "no subscription: pass --subscription, use full resource IDs in the template, or set AZURE_SUBSCRIPTION_ID"
+    )

@@ -1,0 +1,216 @@
+"""The staging resource group: where Packer builds, and what ``run`` must leave clean afterwards.
+
+Either aibpack creates ``IT_<destination RG>_<template>_<8 hex>`` (and deletes it whole), or the template
+names a ``stagingResourceGroup``: created by us when missing (then also deleted whole), else the user's, and
+then only the resources tagged with this run's ``aibpackRunId`` are deleted, never the group.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import uuid
+from dataclasses import dataclass
+
+from aibpack.errors import AibpackError, BuildFailed
+
+from .clients import AzureContext, describe_error, parse_arm_id
+
+CREATED_BY = "aibpack"
+TAG_CREATED_BY = "createdBy"
+TAG_TEMPLATE = "imageTemplateName"
+TAG_RUN_ID = "aibpackRunId"
+TAG_CREATED_AT = "aibpackCreatedAt"
+MAX_GROUP_NAME = 90
+# Delete dependents before what they depend on (VM before NIC before VNet; version before definition).
+_DELETE_ORDER = {
+    "microsoft.compute/virtualmachines": 0,
+    "microsoft.network/networkinterfaces": 1,
+    "microsoft.compute/galleries/images/versions": 1,
+    "microsoft.network/virtualnetworks": 3,
+    "microsoft.network/publicipaddresses": 3,
+    "microsoft.network/networksecuritygroups": 4,
+    "microsoft.compute/galleries/images": 4,
+    "microsoft.compute/galleries": 5,
+}
+_DEFAULT_RANK = 2
+_UNSAFE = re.compile(r"[^\w.()-]")
+
+
+@dataclass(frozen=True)
+class StagingGroup:
+    """A staging group for one run; ``created_by_us`` decides whether cleanup deletes the group itself."""
+
+    name: str
+    id: str
+    location: str
+    created_by_us: bool
+    run_id: str
+
+    @property
+    def resource_tags(self) -> dict[str, str]:
+        """Tags to put on everything this run creates in the group, so cleanup can find exactly that."""
+        return {TAG_CREATED_BY: CREATED_BY, TAG_RUN_ID: self.run_id}
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex
+
+
+def utc_timestamp(now: dt.datetime | None = None) -> str:
+    return (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def staging_group_name(destination_group: str, template_name: str, run_id: str) -> str:
+    """``IT_<destination RG>_<template>_<8 hex of the run id>``, trimmed fairly to ARM's 90 characters."""
+    suffix = hashlib.sha256(run_id.encode()).hexdigest()[:8]
+    group, template = _UNSAFE.sub("-", destination_group), _UNSAFE.sub("-", template_name)
+    budget = MAX_GROUP_NAME - len(f"IT___{suffix}")
+    template_len = min(len(template), max(budget - len(group), budget // 2))
+    group_len = min(len(group), budget - template_len)
+    return f"IT_{group[:group_len]}_{template[:template_len]}_{suffix}"
+
+
+def _group_tags(template_name: str, run_id: str, extra: dict[str, str] | None) -> dict[str, str]:
+    return {
+        **(extra or {}),
+        TAG_CREATED_BY: CREATED_BY,
+        TAG_TEMPLATE: template_name,
+        TAG_RUN_ID: run_id,
+        TAG_CREATED_AT: utc_timestamp(),
+    }
+
+
+def create_staging_group(
+    ctx: AzureContext,
+    name: str,
+    location: str,
+    template_name: str,
+    run_id: str,
+    extra_tags: dict[str, str] | None = None,
+) -> StagingGroup:
+    """Create a group that is ours for this run; refuses a name that already exists (it is someone else's)."""
+    from azure.core.exceptions import AzureError
+
+    try:
+        if ctx.resources.resource_groups.check_existence(name):
+            raise BuildFailed(f"staging resource group {name} already exists; refusing to build in it")
+        group = ctx.resources.resource_groups.create_or_update(
+            name, {"location": location, "tags": _group_tags(template_name, run_id, extra_tags)}
+        )
+    except AzureError as exc:
+        raise BuildFailed(f"could not create staging resource group {name}: {describe_error(exc)}") from exc
+    return StagingGroup(name=group.name, id=group.id, location=group.location, created_by_us=True, run_id=run_id)
+
+
+def use_named_staging_group(
+    ctx: AzureContext,
+    group_id: str,
+    location: str,
+    template_name: str,
+    run_id: str,
+    extra_tags: dict[str, str] | None = None,
+) -> StagingGroup:
+    """The template's ``stagingResourceGroup``: create it if missing, else use the user's group untouched."""
+    from azure.core.exceptions import AzureError
+
+    try:
+        parsed = parse_arm_id(group_id)
+    except ValueError as exc:
+        raise AibpackError(str(exc), path=("properties", "stagingResourceGroup")) from None
+    if parsed.namespace or parsed.subscription.lower() != ctx.subscription_id.lower():
+        raise AibpackError(
+            f"'{group_id}' must be a resource group ID in the build's subscription {ctx.subscription_id}",
+            path=("properties", "stagingResourceGroup"),
+        )
+    try:
+        exists = ctx.resources.resource_groups.check_existence(parsed.resource_group)
+        group = ctx.resources.resource_groups.get(parsed.resource_group) if exists else None
+    except AzureError as exc:
+        raise BuildFailed(
+            f"could not read staging resource group {parsed.resource_group}: {describe_error(exc)}",
+            path=("properties", "stagingResourceGroup"),
+        ) from exc
+    if group is None:
+        return create_staging_group(ctx, parsed.resource_group, location, template_name, run_id, extra_tags)
+    return StagingGroup(name=group.name, id=group.id, location=group.location, created_by_us=False, run_id=run_id)
+
+
+def prepare_staging(
+    ctx: AzureContext,
+    *,
+    staging_resource_group: str | None,
+    destination_group: str,
+    template_name: str,
+    location: str,
+    run_id: str,
+    extra_tags: dict[str, str] | None = None,
+) -> StagingGroup:
+    """The staging group of design.md, from the template's ``stagingResourceGroup`` or its absence."""
+    if staging_resource_group:
+        return use_named_staging_group(ctx, staging_resource_group, location, template_name, run_id, extra_tags)
+    name = staging_group_name(destination_group, template_name, run_id)
+    return create_staging_group(ctx, name, location, template_name, run_id, extra_tags)
+
+
+def delete_staging(ctx: AzureContext, staging: StagingGroup) -> list[str]:
+    """Delete what this run put in Azure for staging and wait; returns the deleted IDs (group first)."""
+    from azure.core.exceptions import AzureError
+
+    try:
+        if staging.created_by_us:
+            return _delete_group(ctx, staging)
+        return _delete_tagged_resources(ctx, staging)
+    except AzureError as exc:
+        what = f"resource group {staging.name}" if staging.created_by_us else f"resources of run {staging.run_id}"
+        how = (
+            f"az group delete --name {staging.name}"
+            if staging.created_by_us
+            else f"az resource delete --ids $(az resource list -g {staging.name} "
+            f"--tag {TAG_RUN_ID}={staging.run_id} --query [].id -o tsv)"
+        )
+        raise BuildFailed(f"could not delete staging {what}: {describe_error(exc)} (delete it with {how})") from exc
+
+
+def _delete_group(ctx: AzureContext, staging: StagingGroup) -> list[str]:
+    client = ctx.resources
+    if not client.resource_groups.check_existence(staging.name):
+        return []
+    contents = [r.id for r in client.resources.list_by_resource_group(staging.name)]
+    client.resource_groups.begin_delete(staging.name).result()
+    return [staging.id, *contents]
+
+
+def _delete_tagged_resources(ctx: AzureContext, staging: StagingGroup) -> list[str]:
+    """Only what carries this run's tag, dependents first; every other resource in the group is the user's."""
+    client = ctx.resources
+    tagged = client.resources.list_by_resource_group(
+        staging.name, filter=f"tagName eq '{TAG_RUN_ID}' and tagValue eq '{staging.run_id}'"
+    )
+    ours = [r for r in tagged if (r.tags or {}).get(TAG_RUN_ID) == staging.run_id]
+    versions = {r.type.lower(): _api_version(ctx, r.type) for r in ours}
+    deleted: list[str] = []
+    for rank in sorted({_rank(r.type) for r in ours}):
+        batch = [r for r in ours if _rank(r.type) == rank]
+        pollers = [client.resources.begin_delete_by_id(r.id, api_version=versions[r.type.lower()]) for r in batch]
+        for poller in pollers:
+            poller.result()
+        deleted.extend(r.id for r in batch)
+    return deleted
+
+
+def _rank(resource_type: str) -> int:
+    return _DELETE_ORDER.get(resource_type.lower(), _DEFAULT_RANK)
+
+
+def _api_version(ctx: AzureContext, resource_type: str) -> str:
+    """The newest stable api-version the provider offers for the type, as ``az resource delete`` picks it."""
+    namespace, _, type_path = resource_type.partition("/")
+    provider = ctx.resources.providers.get(namespace)
+    for item in provider.resource_types or []:
+        if (item.resource_type or "").lower() == type_path.lower():
+            versions = sorted(item.api_versions or [], key=lambda v: ("preview" not in v.lower(), v))
+            if versions:
+                return versions[-1]
+    raise BuildFailed(f"Azure offers no api-version for {resource_type}; delete {namespace} resources by hand")

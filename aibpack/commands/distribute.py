@@ -1,0 +1,115 @@
+"""``aibpack distribute TEMPLATE --artifact MANAGED_IMAGE_ID``: only the post-build distribution."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from aibpack.commands.options import compile_options, template_options
+from aibpack.errors import EXIT_FAILED, AibpackError, Diagnostics
+from aibpack.pipeline import compile_file
+
+if TYPE_CHECKING:
+    from aibpack.azure.clients import AzureContext
+    from aibpack.model.template import ImageTemplate
+
+
+def load_template(template: Path, options: dict[str, Any]) -> ImageTemplate:
+    compile_opts = compile_options(**options)
+    diagnostics = Diagnostics(strict=compile_opts.strict, file=str(template))
+    try:
+        compiled = compile_file(template, Path.cwd(), compile_opts, diagnostics)
+    finally:
+        diagnostics.emit()
+    return compiled.template
+
+
+def template_ids(template: ImageTemplate) -> list[str]:
+    """Resource IDs of the template, to take the subscription from."""
+    ids: list[str] = []
+    for target in template.properties.distribute:
+        ids.append(getattr(target, "image_id", None) or getattr(target, "gallery_image_id", None) or "")
+    ids.append(template.properties.staging_resource_group)
+    return ids
+
+
+def azure_context(subscription: str | None, auth: str, candidate_ids: list[str]) -> AzureContext:
+    from aibpack.azure.clients import AzureContext, make_credential, resolve_subscription
+
+    sub = resolve_subscription(subscription, candidate_ids)
+    return AzureContext.from_env(make_credential(auth), sub)  # type: ignore[arg-type]
+
+
+def azure_options(func: Any) -> Any:
+    func = click.option("--subscription", metavar="ID", help="Subscription (else from the template, else env).")(func)
+    return click.option(
+        "--auth",
+        type=click.Choice(["default", "cli", "env", "msi"]),
+        default="default",
+        show_default=True,
+        help="Which azure-identity credential to use.",
+    )(func)
+
+
+@click.command("distribute")
+@click.argument("template", type=click.Path(path_type=Path))
+@click.option("--artifact", required=True, metavar="MANAGED_IMAGE_ID", help="The managed image to distribute.")
+@azure_options
+@click.option("--output-json", type=click.Path(dir_okay=False, path_type=Path), help="Write the run outputs here.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run outputs as JSON instead of a summary.")
+@template_options
+def distribute_command(
+    template: Path,
+    artifact: str,
+    subscription: str | None,
+    auth: str,
+    output_json: Path | None,
+    as_json: bool,
+    **options: Any,
+) -> None:
+    """Deliver an existing managed image to every distribute target of TEMPLATE, in parallel."""
+    from aibpack.azure.clients import parse_arm_id
+    from aibpack.azure.distribute import check_distributable, distribute_all
+
+    image = load_template(template, options)
+    try:
+        check_distributable(image)
+    except AibpackError as exc:
+        raise exc.located(template) from None
+    try:
+        parse_arm_id(artifact)
+    except ValueError as exc:
+        raise AibpackError(f"--artifact: {exc}") from None
+    ctx = azure_context(subscription, auth, [artifact, *template_ids(image)])
+    artifact_ref = parse_arm_id(artifact)
+    try:
+        compute = ctx.for_subscription(artifact_ref.subscription).compute
+        location = compute.images.get(artifact_ref.resource_group, artifact_ref.name).location
+    except Exception as exc:
+        from aibpack.azure.clients import describe_error
+
+        raise AibpackError(f"--artifact {artifact}: {describe_error(exc)}", exit_code=EXIT_FAILED) from None
+    outputs = distribute_all(ctx, image, artifact, build_location=location, run_tags={"createdBy": "aibpack"})
+    failed = [o for o in outputs if not o.succeeded]
+    result = {
+        "template": str(template),
+        "status": "Failed" if failed else "Succeeded",
+        "runOutputs": [o.to_dict() for o in outputs],
+    }
+    if output_json:
+        output_json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        for o in outputs:
+            where = o.artifact_uri or o.artifact_id or ""
+            regions = ", ".join(f"{r.name}: {r.replication_state}" for r in o.regions)
+            line = f"{o.run_output_name} ({o.type}): {o.provisioning_state} {where}".rstrip()
+            click.echo(f"{line} [{regions}]" if regions else line)
+            if o.error:
+                click.echo(f"error: {o.run_output_name}: {o.error}", err=True)
+    sys.exit(EXIT_FAILED if failed else 0)

@@ -1,0 +1,136 @@
+"""``aibpack run TEMPLATE``: the whole build; see ``aibpack.run`` for the stages."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from aibpack.commands.options import compile_options, template_options
+from aibpack.errors import EXIT_OK
+from aibpack.output import write_atomic
+
+AUTH_CHOICES = ("default", "cli", "env", "msi")
+
+
+def azure_options(func):  # type: ignore[no-untyped-def]
+    """``--subscription`` and ``--auth``, shared with ``aibpack cleanup``."""
+    func = click.option(
+        "--auth",
+        type=click.Choice(AUTH_CHOICES),
+        default="default",
+        show_default=True,
+        help="Credential: azure-identity Default, AzureCli, Environment or ManagedIdentity.",
+    )(func)
+    return click.option(
+        "--subscription", metavar="ID", help="Subscription (else from the template's IDs, else AZURE_SUBSCRIPTION_ID)."
+    )(func)
+
+
+def _minutes(seconds: float) -> str:
+    whole = round(seconds)
+    return f"{whole // 60}m{whole % 60:02d}s" if whole >= 60 else f"{whole}s"
+
+
+def summary(report, keep_work_dir: bool) -> list[str]:  # type: ignore[no-untyped-def]
+    """The short human summary: what was built, where, how long, what was kept."""
+    lines = [f"{report.template}: {report.status} in {_minutes(report.duration)}"]
+    if report.error:
+        lines.append(f"error: {report.error}")
+    if report.artifact_id:
+        lines.append(f"built image: {report.artifact_id}")
+    for output in report.run_outputs:
+        if output["provisioningState"] == "Succeeded":
+            regions = ", ".join(output["regions"])
+            lines.append(f"  {output['runOutputName']} ({output['type']}, {regions}): {output['artifactId']}")
+    for note in report.notes:
+        lines.append(f"warning: {note}")
+    if report.staging_group:
+        if report.staging_kept and report.staging_created_by_us:
+            lines.append(
+                f"kept staging resource group {report.staging_group}; delete it with: "
+                f"az group delete -n {report.staging_group} --yes"
+            )
+        elif report.staging_kept:
+            lines.append(
+                f"kept this run's resources in staging resource group {report.staging_group}; delete them with: "
+                "aibpack cleanup, or az resource delete on the resources tagged aibpackRunId"
+            )
+        elif report.staging_deleted:
+            lines.append(f"deleted staging resource group {report.staging_group}")
+        else:
+            lines.append(
+                f"staging resource group {report.staging_group} may be left; delete it with: "
+                f"az group delete -n {report.staging_group} --yes"
+            )
+    if keep_work_dir and report.work_dir is not None:
+        lines.append(f"work dir (compiled template, packer.log): {report.work_dir}")
+    return lines
+
+
+@click.command("run")
+@click.argument("template", type=click.Path(path_type=Path))
+@template_options
+@azure_options
+@click.option("--packer", "packer", metavar="PATH", help="The packer binary (else AIBPACK_PACKER, else PATH).")
+@click.option(
+    "--work-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the compiled template, staged files and packer.log go (default: a new temporary dir).",
+)
+@click.option("--keep-staging", is_flag=True, help="Keep the staging resource group for debugging.")
+@click.option(
+    "--on-error",
+    type=click.Choice(("cleanup", "abort")),
+    help="On a failed build: clean up, or keep the VM and staging group (default: errorHandling).",
+)
+@click.option("--output-json", type=click.Path(dir_okay=False, path_type=Path), help="Write the run outputs here.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run outputs on stdout instead of the summary.")
+def run_command(
+    template: Path,
+    subscription: str | None,
+    auth: str,
+    packer: str | None,
+    work_dir: Path | None,
+    keep_staging: bool,
+    on_error: str | None,
+    output_json: Path | None,
+    as_json: bool,
+    **options: object,
+) -> None:
+    """Build the image: compile, preflight, staging group, packer build, cleanup."""
+    from aibpack.run import RunOptions, run
+
+    temporary = work_dir is None
+    work = Path(tempfile.mkdtemp(prefix="aibpack-run-")) if work_dir is None else work_dir.absolute()
+    run_options = RunOptions(
+        template=template,
+        compile=compile_options(**options, subscription_id=subscription),  # type: ignore[arg-type]
+        work_dir=work,
+        subscription=subscription,
+        auth=auth,
+        packer=packer,
+        keep_staging=keep_staging,
+        on_error=on_error,
+    )
+    report = run(run_options, on_line=lambda line: click.echo(line, err=True))
+    outputs = report.outputs()
+    if output_json is not None:
+        write_atomic(output_json, json.dumps(outputs, indent=2) + "\n")
+    keep_work = report.exit_code != EXIT_OK or not temporary
+    if as_json:
+        sys.stdout.write(json.dumps(outputs, indent=2) + "\n")
+        if report.error:
+            click.echo(f"error: {report.error}", err=True)
+        if keep_work:
+            click.echo(f"work dir: {work}", err=True)
+    else:
+        for line in summary(report, keep_work):
+            click.echo(line, err=True)
+    if not keep_work:
+        shutil.rmtree(work, ignore_errors=True)
+    sys.exit(report.exit_code)

@@ -1,0 +1,63 @@
+"""JSON as Azure reads it: ``//`` and ``/* */`` comments and trailing commas are accepted.
+
+Templates are first tried as plain JSON (the common case, and the fastest). Only when that fails are
+comments and trailing commas blanked out by one regular-expression pass that skips over strings; they
+become spaces (line breaks kept), so json's line and column numbers still point into the user's file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from aibpack.errors import AibpackError
+
+_STRING = r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"'
+_GAP = r"(?:\s|//[^\r\n]*|/\*.*?\*/)*"  # what may stand between a trailing comma and its bracket
+# One pass: runs of ordinary text and whole strings are kept in one match each (few Python callbacks,
+# so big files stay fast); what is left between them is a comment or a trailing comma.
+_SCAN = re.compile(
+    rf"""
+      (?P<keep>(?:[^"/,]+|{_STRING}|/(?![/*])|,(?!{_GAP}[}}\]]))+)
+    | (?P<comma>,)
+    | (?P<line>//[^\r\n]*)
+    | (?P<block>/\*.*?\*/)
+    | (?P<open>/\*)
+    """,
+    re.DOTALL | re.VERBOSE,
+)
+_NOT_NEWLINE = re.compile(r"[^\r\n]")
+
+
+def parse_jsonc(text: str, file: str) -> object:
+    """Parse ``text`` into plain Python values, keeping key order; a later duplicate key wins.
+
+    A syntax error is an ``AibpackError`` naming the line and column, e.g.
+    ``invalid JSON at line 12 column 5: Expecting ',' delimiter``.
+    """
+    text = text.removeprefix("\ufeff")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    cleaned = _strip(text, file)
+    try:
+        return json.loads(cleaned)
+    except json.JSONDecodeError as err:
+        raise AibpackError(f"invalid JSON at line {err.lineno} column {err.colno}: {err.msg}", file=file) from None
+
+
+def _strip(text: str, file: str) -> str:
+    """Blank out comments and trailing commas; every position that json reports stays put."""
+
+    def blank(match: re.Match[str]) -> str:
+        kind = match.lastgroup
+        if kind == "keep":
+            return match.group()
+        if kind == "open":
+            line = text.count("\n", 0, match.start()) + 1
+            column = match.start() - text.rfind("\n", 0, match.start())
+            raise AibpackError(f"invalid JSON at line {line} column {column}: unterminated /* comment", file=file)
+        return _NOT_NEWLINE.sub(" ", match.group())
+
+    return _SCAN.sub(blank, text)

@@ -1,0 +1,1 @@
+"""Packer side of aibpack: running the packer binary and reading its machine-readable output."""

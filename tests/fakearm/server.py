@@ -1,0 +1,1046 @@
+"""A fake Azure Resource Manager on 127.0.0.1 for driving the real azure-mgmt-* clients in tests.
+
+It keeps resource groups, Compute images/disks/snapshots/galleries, role assignments and role definitions in
+memory, and answers the way ARM does where the SDK cares: long-running operations are polled for real
+(``Azure-AsyncOperation`` for resources, ``Location`` for resource-group deletes), errors carry ARM bodies,
+and faults (429, 5xx, operations ending ``Failed``) can be injected. Anything not implemented answers 404
+and is recorded in ``unhandled``.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import logging
+import re
+import ssl
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, NamedTuple
+from urllib.parse import parse_qs, urlsplit
+
+from .ca import CertBundle
+
+log = logging.getLogger("fakearm")
+
+SUBSCRIPTION = "00000000-0000-4000-8000-0000000000a1"
+ROLE_DEFINITIONS = {
+    "Owner": "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
+    "Contributor": "b24988ac-6180-42a0-ab88-20f7382dd24c",
+    "Reader": "acdd72a7-3c98-4d1a-a7bd-2ccb6e7b9d88",
+    "User Access Administrator": "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",
+}
+# Types whose PUT is a long-running operation (Compute answers 201 + Azure-AsyncOperation).
+LRO_TYPES = {
+    "microsoft.compute/images",
+    "microsoft.compute/disks",
+    "microsoft.compute/snapshots",
+    "microsoft.compute/galleries",
+    "microsoft.compute/galleries/images",
+    "microsoft.compute/galleries/images/versions",
+    "microsoft.compute/virtualmachines",
+}
+PROVIDER_TYPES = {
+    "Microsoft.Compute": [
+        "images",
+        "disks",
+        "snapshots",
+        "galleries",
+        "galleries/images",
+        "galleries/images/versions",
+        "virtualMachines",
+    ],
+    "Microsoft.Network": [
+        "networkInterfaces",
+        "virtualNetworks",
+        "publicIPAddresses",
+        "networkSecurityGroups",
+    ],
+    "Microsoft.KeyVault": ["vaults"],
+    "Microsoft.Storage": ["storageAccounts"],
+}
+PROVIDER_API_VERSIONS = ["2025-01-01-preview", "2024-03-01"]
+_DEFAULT_CODES = {400: "BadRequest", 404: "NotFound", 409: "Conflict", 429: "TooManyRequests"}
+
+_OPERATION = re.compile(r"^/subscriptions/[^/]+/providers/microsoft\.compute/locations/[^/]+/operations/([^/]+)$")
+_OPERATION_RESULT = re.compile(r"^/subscriptions/[^/]+/operationresults/([^/]+)$")
+_AUTHZ = re.compile(
+    r"^(?P<scope>.*?)/providers/microsoft\.authorization/(?P<kind>roleassignments|roledefinitions)"
+    r"(?:/(?P<name>[^/]+))?$",
+    re.IGNORECASE,
+)
+_SUBSCRIPTION = re.compile(r"^/subscriptions/(?P<sub>[^/]+)(?P<rest>/.*)?$")
+_GROUP = re.compile(r"^/resourcegroups/(?P<rg>[^/]+)(?P<rest>/.*)?$", re.IGNORECASE)
+_DISK_ACTION = re.compile(
+    r"^(?P<id>/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\.compute/(?:disks|snapshots)/[^/]+)"
+    r"/(?P<action>begingetaccess|endgetaccess)$",
+    re.IGNORECASE,
+)
+_DISK_BLOB = re.compile(r"^/fakearm/blobs/([0-9a-f]{32})$", re.IGNORECASE)
+FAKE_VHD_SIZE = 4096
+_TERM = re.compile(r"(\w+)\s+eq\s+'([^']*)'", re.IGNORECASE)
+_GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
+
+
+class Response(NamedTuple):
+    status: int
+    body: Any = None
+    headers: dict[str, str] = {}
+
+
+class Request(NamedTuple):
+    """One request as the fake saw it; ``path`` has no query string, ``token`` is the bearer token sent."""
+
+    method: str
+    path: str
+    query: str
+    status: int
+    token: str
+
+
+@dataclass
+class Fault:
+    """An injected error answered instead of the real response, ``remaining`` times (None: always)."""
+
+    method: str | None
+    path_regex: re.Pattern[str]
+    status: int
+    code: str
+    message: str
+    retry_after_ms: int | None = None
+    retry_after: int | None = None
+    remaining: int | None = 1
+    hits: int = 0
+
+
+@dataclass
+class OperationFailure:
+    """Makes long-running operations started by matching requests end ``Failed`` with this error."""
+
+    method: str | None
+    path_regex: re.Pattern[str]
+    code: str
+    message: str
+    remaining: int | None = 1
+    hits: int = 0
+
+
+@dataclass
+class _Operation:
+    id: str
+    polls_left: int
+    ready_at: float
+    finish: Callable[[bool], None]
+    error: dict[str, str] | None = None
+    status: str = "InProgress"
+    result: Any = None
+    started: str = field(default_factory=lambda: _now())
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    return Response(status, {"error": {"code": code, "message": message}})
+
+
+def _is_under(child: str, parent: str) -> bool:
+    """True when scope ``child`` equals ``parent`` or lies beneath it (both lower-case)."""
+    return child == parent or child.startswith(parent.rstrip("/") + "/")
+
+
+def _filter_terms(query: dict[str, list[str]]) -> dict[str, str]:
+    """``$filter=tagName eq 'a' and tagValue eq 'b'`` → {"tagname": "a", "tagvalue": "b"}."""
+    text = query.get("$filter", [""])[0]
+    terms = {k.lower(): v for k, v in _TERM.findall(text)}
+    if "atscope()" in text.lower():
+        terms["atscope"] = ""
+    assigned = re.search(r"assignedTo\('([^']*)'\)", text, re.IGNORECASE)
+    if assigned:
+        terms["principalid"] = assigned.group(1)
+    return terms
+
+
+def _tags_match(tags: dict[str, str] | None, terms: dict[str, str]) -> bool:
+    """ARM's tag filter: names compare case-insensitively, values exactly."""
+    if "tagname" not in terms:
+        return True
+    lowered = {k.lower(): v for k, v in (tags or {}).items()}
+    if terms["tagname"].lower() not in lowered:
+        return False
+    return "tagvalue" not in terms or lowered[terms["tagname"].lower()] == terms["tagvalue"]
+
+
+class FakeArm:
+    """The fake's state and behaviour; ``start()`` serves it over HTTPS on a random loopback port."""
+
+    def __init__(
+        self,
+        certs: CertBundle,
+        *,
+        subscriptions: tuple[str, ...] = (SUBSCRIPTION,),
+        lro_polls: int = 1,
+        lro_delay: float = 0.0,
+        lro_retry_after: int | None = None,
+    ) -> None:
+        self.certs = certs
+        self.subscriptions = {s.lower() for s in subscriptions}
+        self.subscription_id = subscriptions[0]
+        self.lro_polls = lro_polls
+        self.lro_delay = lro_delay
+        self.lro_retry_after = lro_retry_after
+        self.request_log: list[Request] = []
+        self.unhandled: list[tuple[str, str]] = []
+        self._lock = threading.RLock()
+        self._groups: dict[tuple[str, str], dict[str, Any]] = {}
+        self._resources: dict[str, dict[str, Any]] = {}
+        self._assignments: dict[str, dict[str, Any]] = {}
+        self._operations: dict[str, _Operation] = {}
+        self._sas: dict[str, str] = {}
+        self._faults: list[Fault] = []
+        self._failures: list[OperationFailure] = []
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # ---- lifecycle -------------------------------------------------------------------------------------
+
+    def start(self) -> FakeArm:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.certs.cert_path, self.certs.key_path)
+        self._server = _Server(self, context)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="fakearm", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> FakeArm:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        assert self._server, "fakearm is not started"
+        return self._server.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    @property
+    def ca_path(self) -> str:
+        return str(self.certs.ca_path)
+
+    # ---- test controls ---------------------------------------------------------------------------------
+
+    def inject(
+        self,
+        method: str | None = None,
+        path_regex: str = ".*",
+        status: int = 500,
+        *,
+        times: int | None = 1,
+        retry_after_ms: int | None = None,
+        retry_after: int | None = None,
+        code: str | None = None,
+        message: str = "injected by fakearm",
+    ) -> Fault:
+        """Answer the next ``times`` requests matching ``method`` and ``path_regex`` with ``status``."""
+        fault = Fault(
+            method=method.upper() if method else None,
+            path_regex=re.compile(path_regex, re.IGNORECASE),
+            status=status,
+            code=code or _DEFAULT_CODES.get(status, "InternalServerError"),
+            message=message,
+            retry_after_ms=retry_after_ms,
+            retry_after=retry_after,
+            remaining=times,
+        )
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def fail_operation(
+        self,
+        path_regex: str,
+        code: str = "InternalOperationError",
+        message: str = "operation failed (injected by fakearm)",
+        *,
+        method: str | None = None,
+        times: int | None = 1,
+    ) -> OperationFailure:
+        """Make the next ``times`` long-running operations on matching paths end ``Failed``."""
+        failure = OperationFailure(
+            method=method.upper() if method else None,
+            path_regex=re.compile(path_regex, re.IGNORECASE),
+            code=code,
+            message=message,
+            remaining=times,
+        )
+        with self._lock:
+            self._failures.append(failure)
+        return failure
+
+    @property
+    def requests(self) -> list[tuple[str, str, int]]:
+        """(method, path, status) of every request so far, in arrival order."""
+        with self._lock:
+            return [(r.method, r.path, r.status) for r in self.request_log]
+
+    def clear_requests(self) -> None:
+        with self._lock:
+            self.request_log.clear()
+
+    # ---- seeding and inspection ------------------------------------------------------------------------
+
+    def add_group(
+        self, name: str, location: str = "westus", tags: dict[str, str] | None = None, subscription: str = ""
+    ) -> str:
+        """Create a resource group directly (no request logged); returns its ID."""
+        sub = subscription or self.subscription_id
+        body = self._group_body(sub, name, location, tags or {})
+        with self._lock:
+            self._groups[(sub.lower(), name.lower())] = body
+        return body["id"]
+
+    def add_resource(self, resource_id: str, body: dict[str, Any] | None = None) -> str:
+        """Create a resource (provisioningState Succeeded) directly; its group must exist."""
+        parsed = _parse_resource(resource_id)
+        if not parsed:
+            raise ValueError(f"not a resource ID: {resource_id}")
+        sub, group, full_type, _ = parsed
+        with self._lock:
+            if (sub.lower(), group.lower()) not in self._groups:
+                raise ValueError(f"resource group {group} does not exist in the fake")
+            record = self._resource_body(resource_id, full_type, body or {}, self._groups[(sub.lower(), group.lower())])
+            record["properties"]["provisioningState"] = "Succeeded"
+            self._resources[resource_id.lower()] = record
+        return resource_id
+
+    def add_gallery_image(
+        self, group: str, gallery: str, image: str, location: str = "westus", subscription: str = ""
+    ) -> str:
+        """Create a gallery and an image definition in an existing group; returns the definition's ID."""
+        sub = subscription or self.subscription_id
+        gallery_id = f"/subscriptions/{sub}/resourceGroups/{group}/providers/Microsoft.Compute/galleries/{gallery}"
+        if not self.resource(gallery_id):
+            self.add_resource(gallery_id, {"location": location})
+        return self.add_resource(
+            f"{gallery_id}/images/{image}",
+            {
+                "location": location,
+                "properties": {
+                    "osType": "Linux",
+                    "osState": "Generalized",
+                    "hyperVGeneration": "V2",
+                    "identifier": {"publisher": "aibpack", "offer": gallery, "sku": image},
+                },
+            },
+        )
+
+    def add_role_assignment(self, scope: str, role: str, principal_id: str) -> str:
+        """Assign a built-in role (by name) directly; returns the assignment's ID."""
+        name = str(uuid.uuid4())
+        record = self._assignment_body(
+            scope, name, self._role_definition_id(scope, ROLE_DEFINITIONS[role]), principal_id
+        )
+        with self._lock:
+            self._assignments[record["id"].lower()] = record
+        return record["id"]
+
+    def resource_groups(self, subscription: str = "") -> dict[str, dict[str, str]]:
+        """Group name → tags."""
+        sub = (subscription or self.subscription_id).lower()
+        with self._lock:
+            return {g["name"]: dict(g["tags"]) for (s, _), g in self._groups.items() if s == sub}
+
+    def resources(self, group: str | None = None) -> list[str]:
+        """IDs of all resources, or of those in ``group``, sorted."""
+        with self._lock:
+            ids = [r["id"] for r in self._resources.values()]
+        if group is not None:
+            ids = [i for i in ids if i.split("/")[4].lower() == group.lower()]
+        return sorted(ids)
+
+    def resource(self, resource_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            record = self._resources.get(resource_id.lower())
+            return copy.deepcopy(record) if record else None
+
+    def role_assignments(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return copy.deepcopy(list(self._assignments.values()))
+
+    @property
+    def state(self) -> dict[str, Any]:
+        """A snapshot of everything the fake holds."""
+        with self._lock:
+            return copy.deepcopy(
+                {
+                    "resourceGroups": list(self._groups.values()),
+                    "resources": list(self._resources.values()),
+                    "roleAssignments": list(self._assignments.values()),
+                }
+            )
+
+    # ---- dispatch --------------------------------------------------------------------------------------
+
+    def handle(self, method: str, raw_path: str, body: Any, host: str, authorization: str = "") -> Response:
+        """Answer one request and record it; the HTTP layer only translates."""
+        split = urlsplit(raw_path)
+        path = re.sub("/+", "/", split.path).rstrip("/") or "/"
+        with self._lock:
+            response = self._fault(method, path) or self._route(method, path, parse_qs(split.query), body, host)
+            token = authorization.removeprefix("Bearer ").strip()
+            self.request_log.append(Request(method, path, split.query, response.status, token))
+        log.debug("%s %s -> %s", method, raw_path, response.status)
+        return response
+
+    def _fault(self, method: str, path: str) -> Response | None:
+        for fault in self._faults:
+            if fault.remaining == 0 or (fault.method and fault.method != method):
+                continue
+            if not fault.path_regex.search(path):
+                continue
+            fault.hits += 1
+            if fault.remaining is not None:
+                fault.remaining -= 1
+            headers = {}
+            if fault.retry_after_ms is not None:
+                headers["x-ms-retry-after-ms"] = str(fault.retry_after_ms)
+            if fault.retry_after is not None:
+                headers["Retry-After"] = str(fault.retry_after)
+            return Response(fault.status, {"error": {"code": fault.code, "message": fault.message}}, headers)
+        return None
+
+    def _route(self, method: str, path: str, query: dict[str, list[str]], body: Any, host: str) -> Response:
+        lower = path.lower()
+        if match := _OPERATION.match(lower):
+            return self._poll_async(match.group(1))
+        if match := _OPERATION_RESULT.match(lower):
+            return self._poll_location(match.group(1), host, path)
+        if match := _AUTHZ.match(path):
+            return self._authorization(method, match, query, body)
+        if match := _DISK_BLOB.match(path):
+            return self._disk_blob(method, match.group(1), query)
+        if method == "POST" and (match := _DISK_ACTION.match(path)):
+            return self._disk_action(match.group("id"), match.group("action").lower(), host)
+        match = _SUBSCRIPTION.match(path)
+        if not match:
+            return self._unhandled(method, path)
+        sub, rest = match.group("sub"), match.group("rest") or ""
+        if sub.lower() not in self.subscriptions:
+            return _error(404, "SubscriptionNotFound", f"The subscription '{sub}' could not be found.")
+        if rest.lower() == "/resourcegroups" and method == "GET":
+            return self._list_groups(sub, query)
+        if provider := re.fullmatch(r"/providers/([^/]+)", rest):
+            return self._provider(method, sub, provider.group(1), path)
+        group = _GROUP.match(rest)
+        if not group:
+            return self._unhandled(method, path)
+        name, tail = group.group("rg"), group.group("rest") or ""
+        if not tail:
+            return self._group(method, sub, name, body, host)
+        if (sub.lower(), name.lower()) not in self._groups:
+            return _error(404, "ResourceGroupNotFound", f"Resource group '{name}' could not be found.")
+        if tail.lower() == "/resources" and method == "GET":
+            return self._list_resources(sub, name, query)
+        if tail.lower().startswith("/providers/"):
+            return self._resource(method, path, query, body, host)
+        return self._unhandled(method, path)
+
+    def _unhandled(self, method: str, path: str) -> Response:
+        self.unhandled.append((method, path))
+        log.warning("fakearm: no handler for %s %s", method, path)
+        return _error(404, "NotFound", f"fakearm has no handler for {method} {path}")
+
+    # ---- long-running operations -----------------------------------------------------------------------
+
+    def _start_operation(self, method: str, path: str, finish: Callable[[bool], None]) -> _Operation:
+        op = _Operation(
+            id=str(uuid.uuid4()),
+            polls_left=self.lro_polls,
+            ready_at=time.monotonic() + self.lro_delay,
+            finish=finish,
+        )
+        for failure in self._failures:
+            if failure.remaining == 0 or (failure.method and failure.method != method):
+                continue
+            if failure.path_regex.search(path):
+                failure.hits += 1
+                if failure.remaining is not None:
+                    failure.remaining -= 1
+                op.error = {"code": failure.code, "message": failure.message}
+                break
+        self._operations[op.id] = op
+        return op
+
+    def _advance(self, op: _Operation) -> None:
+        if op.status != "InProgress":
+            return
+        if op.polls_left > 0 or time.monotonic() < op.ready_at:
+            op.polls_left = max(0, op.polls_left - 1)
+            return
+        op.status = "Failed" if op.error else "Succeeded"
+        op.finish(op.error is None)
+
+    def _lro_headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.lro_retry_after)} if self.lro_retry_after is not None else {}
+
+    def _async_headers(self, host: str, sub: str, location: str, op: _Operation) -> dict[str, str]:
+        url = (
+            f"https://{host}/subscriptions/{sub}/providers/Microsoft.Compute/locations/{location or 'global'}"
+            f"/operations/{op.id}?api-version=2024-03-01"
+        )
+        return {"Azure-AsyncOperation": url, **self._lro_headers()}
+
+    def _poll_async(self, op_id: str) -> Response:
+        op = self._operations.get(op_id)
+        if not op:
+            return _error(404, "OperationNotFound", f"operation {op_id} not found")
+        self._advance(op)
+        body: dict[str, Any] = {"name": op.id, "status": op.status, "startTime": op.started}
+        if op.status != "InProgress":
+            body["endTime"] = _now()
+        if op.status == "Failed":
+            body["error"] = op.error
+        return Response(200, body, self._lro_headers() if op.status == "InProgress" else {})
+
+    def _poll_location(self, op_id: str, host: str, path: str) -> Response:
+        op = self._operations.get(op_id)
+        if not op:
+            return _error(404, "OperationNotFound", f"operation {op_id} not found")
+        self._advance(op)
+        if op.status == "InProgress":
+            return Response(
+                202, None, {"Location": f"https://{host}{path}?api-version=2025-04-01", **self._lro_headers()}
+            )
+        if op.status == "Failed":
+            assert op.error
+            return _error(409, op.error["code"], op.error["message"])
+        return Response(200, op.result)
+
+    # ---- resource groups -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _group_body(sub: str, name: str, location: str, tags: dict[str, str]) -> dict[str, Any]:
+        return {
+            "id": f"/subscriptions/{sub}/resourceGroups/{name}",
+            "name": name,
+            "type": "Microsoft.Resources/resourceGroups",
+            "location": location,
+            "tags": dict(tags),
+            "properties": {"provisioningState": "Succeeded"},
+        }
+
+    def _list_groups(self, sub: str, query: dict[str, list[str]]) -> Response:
+        terms = _filter_terms(query)
+        groups = [g for (s, _), g in sorted(self._groups.items()) if s == sub.lower() and _tags_match(g["tags"], terms)]
+        return Response(200, {"value": copy.deepcopy(groups)})
+
+    def _group(self, method: str, sub: str, name: str, body: Any, host: str) -> Response:
+        key = (sub.lower(), name.lower())
+        existing = self._groups.get(key)
+        if method == "HEAD":
+            return Response(204 if existing else 404)
+        if method == "PUT":
+            location = (body or {}).get("location")
+            if not location:
+                return _error(400, "LocationRequired", "The location property is required for this definition.")
+            if existing and existing["location"].lower() != location.lower():
+                return _error(
+                    409,
+                    "InvalidResourceGroupLocation",
+                    f"Invalid resource group location '{location}'. The Resource group already exists in "
+                    f"location '{existing['location']}'.",
+                )
+            record = self._group_body(sub, existing["name"] if existing else name, location, body.get("tags") or {})
+            self._groups[key] = record
+            return Response(200 if existing else 201, copy.deepcopy(record))
+        if not existing:
+            return _error(404, "ResourceGroupNotFound", f"Resource group '{name}' could not be found.")
+        if method == "GET":
+            return Response(200, copy.deepcopy(existing))
+        if method == "PATCH":
+            if "tags" in (body or {}):
+                existing["tags"] = dict(body["tags"] or {})
+            return Response(200, copy.deepcopy(existing))
+        if method == "DELETE":
+            return self._delete_group(sub, existing, host)
+        return self._unhandled(method, existing["id"])
+
+    def _delete_group(self, sub: str, group: dict[str, Any], host: str) -> Response:
+        group["properties"]["provisioningState"] = "Deleting"
+        prefix = group["id"].lower()
+
+        def finish(succeeded: bool) -> None:
+            if not succeeded:
+                group["properties"]["provisioningState"] = "Succeeded"
+                return
+            self._groups.pop((sub.lower(), group["name"].lower()), None)
+            for store in (self._resources, self._assignments):
+                for key in [k for k in store if _is_under(k, prefix)]:
+                    del store[key]
+
+        op = self._start_operation("DELETE", group["id"], finish)
+        location = f"https://{host}/subscriptions/{sub}/operationresults/{op.id}?api-version=2025-04-01"
+        return Response(202, None, {"Location": location, **self._lro_headers()})
+
+    def _list_resources(self, sub: str, group: str, query: dict[str, list[str]]) -> Response:
+        terms = _filter_terms(query)
+        prefix = f"/subscriptions/{sub}/resourcegroups/{group}/".lower()
+        items = [
+            {k: r[k] for k in ("id", "name", "type", "location", "tags") if k in r}
+            for key, r in sorted(self._resources.items())
+            if key.startswith(prefix) and _tags_match(r.get("tags"), terms)
+        ]
+        return Response(200, {"value": copy.deepcopy(items)})
+
+    def _provider(self, method: str, sub: str, namespace: str, path: str) -> Response:
+        known = {ns.lower(): ns for ns in PROVIDER_TYPES}
+        if method != "GET" or namespace.lower() not in known:
+            return self._unhandled(method, path)
+        ns = known[namespace.lower()]
+        types = [{"resourceType": t, "locations": [], "apiVersions": PROVIDER_API_VERSIONS} for t in PROVIDER_TYPES[ns]]
+        return Response(
+            200,
+            {
+                "id": f"/subscriptions/{sub}/providers/{ns}",
+                "namespace": ns,
+                "registrationState": "Registered",
+                "resourceTypes": types,
+            },
+        )
+
+    # ---- resources in groups ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _resource_body(resource_id: str, full_type: str, body: dict[str, Any], group: dict[str, Any]) -> dict[str, Any]:
+        record = copy.deepcopy(body)
+        record.update(
+            id=resource_id,
+            name=resource_id.rsplit("/", 1)[1],
+            type=full_type,
+            location=body.get("location") or group["location"],
+            tags=dict(body.get("tags") or {}),
+        )
+        record["properties"] = dict(body.get("properties") or {})
+        return record
+
+    def _resource(self, method: str, path: str, query: dict[str, list[str]], body: Any, host: str) -> Response:
+        parsed = _parse_resource(path)
+        if not parsed:
+            return self._unhandled(method, path)
+        sub, group_name, full_type, is_collection = parsed
+        group = self._groups[(sub.lower(), group_name.lower())]
+        if is_collection:
+            if method != "GET":
+                return self._unhandled(method, path)
+            prefix = path.lower() + "/"
+            items = [
+                self._view(r, query)
+                for key, r in sorted(self._resources.items())
+                if key.startswith(prefix) and "/" not in key[len(prefix) :]
+            ]
+            return Response(200, {"value": items})
+        key = path.lower()
+        parent = key.rsplit("/", 2)[0]
+        if full_type.count("/") > 1 and parent not in self._resources:
+            return _error(
+                404,
+                "ParentResourceNotFound",
+                f"Can not perform requested operation on nested resource. "
+                f"Parent resource '{parent.rsplit('/', 1)[1]}' not found.",
+            )
+        existing = self._resources.get(key)
+        if method == "PUT":
+            return self._put_resource(path, full_type, body or {}, group, existing, host)
+        if not existing:
+            if method == "DELETE":
+                return Response(204)
+            return _error(
+                404,
+                "ResourceNotFound",
+                f"The Resource '{full_type}/{path.rsplit('/', 1)[1]}' under "
+                f"resource group '{group_name}' was not found.",
+            )
+        if method == "GET":
+            return Response(200, self._view(existing, query))
+        if method == "PATCH":
+            existing["tags"] = dict((body or {}).get("tags", existing["tags"]) or {})
+            existing["properties"].update((body or {}).get("properties") or {})
+            return Response(200, copy.deepcopy(existing))
+        if method == "DELETE":
+            return self._delete_resource(sub, existing, host)
+        return self._unhandled(method, path)
+
+    def _put_resource(
+        self,
+        path: str,
+        full_type: str,
+        body: dict[str, Any],
+        group: dict[str, Any],
+        existing: dict[str, Any] | None,
+        host: str,
+    ) -> Response:
+        if full_type.lower() == "microsoft.compute/galleries/images/versions":
+            problem = self._check_version_source(body)
+            if problem:
+                return problem
+        if problem := self._check_disk_sources(full_type, body):
+            return problem
+        record = self._resource_body(existing["id"] if existing else path, full_type, body, group)
+        status = 200 if existing else 201
+        if full_type.lower() not in LRO_TYPES:
+            record["properties"]["provisioningState"] = "Succeeded"
+            self._resources[path.lower()] = record
+            return Response(status, copy.deepcopy(record))
+        record["properties"]["provisioningState"] = "Updating" if existing else "Creating"
+        if full_type.lower() == "microsoft.compute/galleries/images/versions":
+            record["properties"].setdefault("publishingProfile", {})["publishedDate"] = _now()
+        self._resources[path.lower()] = record
+
+        def finish(succeeded: bool) -> None:
+            record["properties"]["provisioningState"] = "Succeeded" if succeeded else "Failed"
+
+        op = self._start_operation("PUT", path, finish)
+        sub = path.split("/")[2]
+        headers = self._async_headers(host, sub, record["location"], op)
+        if full_type.lower() in ("microsoft.compute/disks", "microsoft.compute/snapshots"):
+            # Disks and snapshots answer 202 (the SDK accepts only 200 and 202 for them).
+            status = 200 if existing else 202
+        return Response(status, copy.deepcopy(record), headers)
+
+    def _check_version_source(self, body: dict[str, Any]) -> Response | None:
+        """A gallery image version's source must exist when it lives in this fake."""
+        source = ((body.get("properties") or {}).get("storageProfile") or {}).get("source") or {}
+        source_id = source.get("id") or source.get("virtualMachineId") or ""
+        parsed = _parse_resource(source_id)
+        if parsed and parsed[0].lower() in self.subscriptions and source_id.lower() not in self._resources:
+            return _error(400, "InvalidParameter", f"The source '{source_id}' was not found.")
+        return None
+
+    def _check_disk_sources(self, full_type: str, body: dict[str, Any]) -> Response | None:
+        """Images, disks and snapshots made from other resources of this fake need those to exist."""
+        props = body.get("properties") or {}
+        refs: list[str] = []
+        if full_type.lower() == "microsoft.compute/images":
+            os_disk = (props.get("storageProfile") or {}).get("osDisk") or {}
+            refs += [(os_disk.get(k) or {}).get("id", "") for k in ("snapshot", "managedDisk")]
+            refs.append((props.get("sourceVirtualMachine") or {}).get("id", ""))
+        elif full_type.lower() in ("microsoft.compute/disks", "microsoft.compute/snapshots"):
+            creation = props.get("creationData") or {}
+            refs += [creation.get("sourceResourceId", ""), (creation.get("imageReference") or {}).get("id", "")]
+        for ref in filter(None, refs):
+            parsed = _parse_resource(ref)
+            if parsed and parsed[0].lower() in self.subscriptions and ref.lower() not in self._resources:
+                return _error(404, "NotFound", f"The source resource '{ref}' was not found.")
+        return None
+
+    def _delete_resource(self, sub: str, record: dict[str, Any], host: str) -> Response:
+        key = record["id"].lower()
+        if record["properties"].get("diskState") == "ActiveSAS":
+            return _error(
+                409,
+                "OperationNotAllowed",
+                f"Disk {record['name']} cannot be deleted while it has an active SAS (revoke access first).",
+            )
+        if any(k.startswith(key + "/") for k in self._resources):
+            return _error(
+                409,
+                "CannotDeleteResource",
+                f"Can not delete resource before nested resources are deleted: {record['id']}",
+            )
+        record["properties"]["provisioningState"] = "Deleting"
+
+        def finish(succeeded: bool) -> None:
+            if not succeeded:
+                record["properties"]["provisioningState"] = "Failed"
+                return
+            self._resources.pop(key, None)
+            for k in [k for k in self._assignments if _is_under(k, key)]:
+                del self._assignments[k]
+
+        op = self._start_operation("DELETE", record["id"], finish)
+        headers = self._async_headers(host, sub, record["location"], op)
+        headers["Location"] = headers["Azure-AsyncOperation"]
+        return Response(202, None, headers)
+
+    def _view(self, record: dict[str, Any], query: dict[str, list[str]]) -> dict[str, Any]:
+        """A resource as GET returns it; versions get replicationStatus with ``$expand=ReplicationStatus``."""
+        view = copy.deepcopy(record)
+        expand = query.get("$expand", [""])[0].lower()
+        if record["type"].lower() == "microsoft.compute/galleries/images/versions" and expand == "replicationstatus":
+            state = {"Succeeded": "Completed", "Failed": "Failed"}.get(
+                record["properties"]["provisioningState"], "Replicating"
+            )
+            targets = record["properties"].get("publishingProfile", {}).get("targetRegions") or [
+                {"name": record["location"]}
+            ]
+            view["properties"]["replicationStatus"] = {
+                "aggregatedState": {"Replicating": "InProgress"}.get(state, state),
+                "summary": [
+                    {
+                        "region": t["name"],
+                        "state": state,
+                        "progress": 100 if state == "Completed" else 0,
+                        "details": "",
+                    }
+                    for t in targets
+                ],
+            }
+        return view
+
+    # ---- disk export (grant access / revoke access, a read SAS served by the fake itself) -------------------
+
+    @staticmethod
+    def disk_bytes(resource_id: str) -> bytes:
+        """The fake content of a disk or snapshot: FAKE_VHD_SIZE bytes (512-aligned, as a page blob needs)."""
+        seed = f"fakearm disk {resource_id.lower()}\n".encode()
+        return (seed * (FAKE_VHD_SIZE // len(seed) + 1))[:FAKE_VHD_SIZE]
+
+    def _disk_action(self, resource_id: str, action: str, host: str) -> Response:
+        record = self._resources.get(resource_id.lower())
+        if not record:
+            return _error(404, "ResourceNotFound", f"The Resource '{resource_id}' was not found.")
+        props = record["properties"]
+        if action == "begingetaccess":
+            token = uuid.uuid4().hex
+            self._sas[token] = record["id"]
+            result: Any = {"accessSAS": f"https://{host}/fakearm/blobs/{token}?sv=2018-03-28&sr=b&sig=fake"}
+
+            def finish(succeeded: bool) -> None:
+                if succeeded:
+                    props["diskState"] = "ActiveSAS"
+        else:
+            result = None
+
+            def finish(succeeded: bool) -> None:
+                if succeeded:
+                    props["diskState"] = "Unattached"
+                    for key in [k for k, v in self._sas.items() if v.lower() == resource_id.lower()]:
+                        del self._sas[key]
+
+        op = self._start_operation("POST", f"{record['id']}/{action}", finish)
+        op.result = result
+        sub = resource_id.split("/")[2]
+        location = f"https://{host}/subscriptions/{sub}/operationresults/{op.id}?api-version=2025-04-01"
+        return Response(202, None, {"Location": location, **self._lro_headers()})
+
+    def _disk_blob(self, method: str, token: str, query: dict[str, list[str]]) -> Response:
+        resource_id = self._sas.get(token.lower())
+        if method != "GET" or not resource_id or not query.get("sig"):
+            return Response(403, b"AuthenticationFailed", {"Content-Type": "application/xml"})
+        return Response(200, self.disk_bytes(resource_id), {"Content-Type": "application/octet-stream"})
+
+    # ---- authorization ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _role_definition_id(scope: str, guid: str) -> str:
+        sub = re.match(r"^/subscriptions/[^/]+", scope, re.IGNORECASE)
+        return f"{sub.group(0) if sub else ''}/providers/Microsoft.Authorization/roleDefinitions/{guid}"
+
+    def _assignment_body(self, scope: str, name: str, role_definition_id: str, principal_id: str) -> dict[str, Any]:
+        return {
+            "id": f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}",
+            "name": name,
+            "type": "Microsoft.Authorization/roleAssignments",
+            "properties": {
+                "scope": scope,
+                "roleDefinitionId": role_definition_id,
+                "principalId": principal_id,
+                "principalType": "ServicePrincipal",
+                "createdOn": _now(),
+            },
+        }
+
+    def _authorization(self, method: str, match: re.Match[str], query: dict[str, list[str]], body: Any) -> Response:
+        scope, name = match.group("scope") or "/", match.group("name")
+        if match.group("kind").lower() == "roledefinitions":
+            return self._role_definitions(method, scope, name, query)
+        if name is None:
+            if method != "GET":
+                return self._unhandled(method, match.group(0))
+            return self._list_assignments(scope, query)
+        key = f"{scope}/providers/microsoft.authorization/roleassignments/{name}".lower()
+        existing = self._assignments.get(key)
+        if method == "GET":
+            if existing:
+                return Response(200, copy.deepcopy(existing))
+            return _error(404, "RoleAssignmentNotFound", f"The role assignment '{name}' is not found.")
+        if method == "DELETE":
+            if not existing:
+                return Response(204)
+            del self._assignments[key]
+            return Response(200, existing)
+        if method == "PUT":
+            return self._put_assignment(scope, name, body or {})
+        return self._unhandled(method, match.group(0))
+
+    def _put_assignment(self, scope: str, name: str, body: dict[str, Any]) -> Response:
+        props = body.get("properties") or {}
+        role_id, principal = props.get("roleDefinitionId", ""), props.get("principalId", "")
+        if not _GUID.match(name):
+            return _error(400, "InvalidRoleAssignmentId", f"The role assignment ID '{name}' is not valid.")
+        if role_id.rsplit("/", 1)[-1].lower() not in {g.lower() for g in ROLE_DEFINITIONS.values()}:
+            return _error(
+                400,
+                "RoleDefinitionDoesNotExist",
+                f"The specified role definition with ID '{role_id}' does not exist.",
+            )
+        if problem := self._check_scope(scope):
+            return problem
+        for other in self._assignments.values():
+            p = other["properties"]
+            if (
+                p["scope"].lower() == scope.lower()
+                and p["principalId"].lower() == principal.lower()
+                and p["roleDefinitionId"].rsplit("/", 1)[-1].lower() == role_id.rsplit("/", 1)[-1].lower()
+            ):
+                return _error(409, "RoleAssignmentExists", "The role assignment already exists.")
+        record = self._assignment_body(scope, name, role_id, principal)
+        if props.get("principalType"):
+            record["properties"]["principalType"] = props["principalType"]
+        self._assignments[record["id"].lower()] = record
+        return Response(201, copy.deepcopy(record))
+
+    def _check_scope(self, scope: str) -> Response | None:
+        """Assignments need their scope to exist: subscription, group or resource."""
+        match = re.match(r"^/subscriptions/([^/]+)(?:/resourcegroups/([^/]+))?(/providers/.*)?$", scope, re.IGNORECASE)
+        if not match:
+            return None
+        sub, group, resource = match.groups()
+        if sub.lower() not in self.subscriptions:
+            return _error(404, "SubscriptionNotFound", f"The subscription '{sub}' could not be found.")
+        if group and (sub.lower(), group.lower()) not in self._groups:
+            return _error(404, "ResourceGroupNotFound", f"Resource group '{group}' could not be found.")
+        if resource and scope.lower() not in self._resources:
+            return _error(404, "ResourceNotFound", f"The resource '{scope}' was not found.")
+        return None
+
+    def _list_assignments(self, scope: str, query: dict[str, list[str]]) -> Response:
+        """As ARM: assignments at, above and (without ``atScope()``) below the scope."""
+        terms = _filter_terms(query)
+        scope_l = scope.lower().rstrip("/") or "/"
+        items = []
+        for record in self._assignments.values():
+            assigned = record["properties"]["scope"].lower()
+            related = _is_under(scope_l, assigned) or ("atscope" not in terms and _is_under(assigned, scope_l))
+            principal = terms.get("principalid")
+            if related and (principal is None or principal.lower() == record["properties"]["principalId"].lower()):
+                items.append(copy.deepcopy(record))
+        return Response(200, {"value": items})
+
+    def _role_definitions(self, method: str, scope: str, name: str | None, query: dict[str, list[str]]) -> Response:
+        if method != "GET":
+            return self._unhandled(method, f"{scope}/providers/Microsoft.Authorization/roleDefinitions")
+        wanted = _filter_terms(query).get("rolename")
+        items = [
+            {
+                "id": self._role_definition_id(scope, guid),
+                "name": guid,
+                "type": "Microsoft.Authorization/roleDefinitions",
+                "properties": {
+                    "roleName": role,
+                    "type": "BuiltInRole",
+                    "assignableScopes": ["/"],
+                    "permissions": [{"actions": ["*"] if role != "Reader" else ["*/read"]}],
+                },
+            }
+            for role, guid in ROLE_DEFINITIONS.items()
+            if (name is None or name.lower() == guid) and (wanted is None or wanted.lower() == role.lower())
+        ]
+        if name is not None:
+            if items:
+                return Response(200, items[0])
+            return _error(404, "RoleDefinitionDoesNotExist", f"The role definition '{name}' does not exist.")
+        return Response(200, {"value": items})
+
+
+def _parse_resource(path: str) -> tuple[str, str, str, bool] | None:
+    """``/subscriptions/S/resourceGroups/G/providers/NS/t1/n1/t2...`` → (S, G, "NS/t1/t2", is_collection)."""
+    match = re.match(r"^/subscriptions/([^/]+)/resourcegroups/([^/]+)/providers/([^/]+)/(.+)$", path, re.IGNORECASE)
+    if not match:
+        return None
+    sub, group, namespace, rest = match.groups()
+    segments = rest.strip("/").split("/")
+    types = segments[0::2]
+    return sub, group, "/".join([namespace, *types]), len(segments) % 2 == 1
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, fake: FakeArm, context: ssl.SSLContext) -> None:
+        self.fake = fake
+        self.ssl_context = context
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        """TLS handshake in the connection's own thread, so one bad client cannot stall the others."""
+        request.settimeout(10)
+        try:
+            tls = self.ssl_context.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError) as exc:
+            log.debug("fakearm: TLS handshake failed: %s", exc)
+            return
+        try:
+            self.RequestHandlerClass(tls, client_address, self)
+        finally:
+            tls.close()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        log.debug("fakearm: connection error from %s", client_address, exc_info=True)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    timeout = 60
+    server: _Server
+
+    def _dispatch(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw.strip() else None
+        except ValueError:
+            response = _error(
+                400, "InvalidRequestContent", "The request content was invalid and could not be deserialized."
+            )
+        else:
+            host = self.headers.get("Host") or f"127.0.0.1:{self.server.server_address[1]}"
+            authorization = self.headers.get("Authorization") or ""
+            response = self.server.fake.handle(self.command, self.path, body, host, authorization)
+        raw_body = isinstance(response.body, bytes)
+        data = response.body if raw_body else json.dumps(response.body).encode() if response.body is not None else b""
+        self.send_response(response.status)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.send_header("x-ms-request-id", str(uuid.uuid4()))
+        if data and not raw_body:
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    do_GET = do_PUT = do_POST = do_PATCH = do_DELETE = do_HEAD = _dispatch
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("fakearm: " + format, *args)

@@ -1,0 +1,3 @@
+#!/bin/sh
+set -e
+echo configuring dotnet-sdk-6.0

@@ -1,0 +1,1 @@
+Install-WindowsFeature -Name Web-Server -IncludeManagementTools

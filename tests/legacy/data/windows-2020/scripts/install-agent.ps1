@@ -1,0 +1,3 @@
+param()
+$ErrorActionPreference = "Stop"
+Write-Host "Installing agent $env:AGENT_VERSION"

@@ -1,0 +1,348 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from aibpack.errors import AibpackError, Diagnostics
+from aibpack.load import LoadedTemplate, LoadOptions, load_document, load_template
+from aibpack.load.placeholders import PLACEHOLDER
+
+SUB = "11111111-2222-3333-4444-555555555555"
+
+
+def load(document: object, **options: object) -> LoadedTemplate:
+    text = document if isinstance(document, str) else json.dumps(document)
+    return load_document(text, Path("t.json"), LoadOptions(**options), Diagnostics())  # type: ignore[arg-type]
+
+
+def fails(document: object, **options: object) -> AibpackError:
+    with pytest.raises(AibpackError) as caught:
+        load(document, **options)
+    return caught.value
+
+
+def image_template(name: str = "[parameters('imageTemplateName')]", **extra: object) -> dict:
+    return {
+        "type": "Microsoft.VirtualMachineImages/imageTemplates",
+        "apiVersion": "2022-07-01",
+        "name": name,
+        "location": "westus2",
+        "properties": {"source": {"type": "PlatformImage"}, "customize": [], "distribute": []},
+        **extra,
+    }
+
+
+def arm(*resources: dict, parameters: dict | None = None, variables: dict | None = None) -> dict:
+    return {
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "contentVersion": "1.0.0.0",
+        "parameters": parameters if parameters is not None else {"imageTemplateName": {"type": "string"}},
+        "variables": variables or {},
+        "resources": list(resources),
+    }
+
+
+# --- the real templates -----------------------------------------------------------------------------
+
+
+def test_corpus_values_cover_every_corpus_file(corpus_file: Path, corpus_values: dict) -> None:
+    assert corpus_file.name in corpus_values
+    assert set(corpus_values[corpus_file.name]) == {"set", "params"}
+
+
+def test_corpus_file_loads_with_the_values_a_user_passes(corpus_file: Path, corpus_values: dict) -> None:
+    values = corpus_values[corpus_file.name]
+    diagnostics = Diagnostics()
+    options = LoadOptions(placeholders=values["set"], params=values["params"])
+    loaded = load_template(corpus_file, options, diagnostics)
+    assert diagnostics.warnings == []  # every --set is used
+    assert loaded.file == corpus_file
+    assert isinstance(loaded.resource["properties"], dict)
+    text = json.dumps(loaded.resource)
+    assert not PLACEHOLDER.search(text)
+    assert "[parameters(" not in text and "[concat(" not in text and "[variables(" not in text
+    if "imageTemplateName" in values["params"]:
+        assert loaded.name == values["params"]["imageTemplateName"]
+        assert loaded.resource_path == ("resources", 0)
+    else:
+        assert loaded.name is None
+        assert loaded.resource_path == ()
+    assert loaded.secure_values == frozenset()
+
+
+def test_corpus_file_without_values_names_what_is_missing(corpus_file: Path) -> None:
+    with pytest.raises(AibpackError) as caught:
+        load_template(corpus_file, LoadOptions(), Diagnostics())
+    assert caught.value.file == str(corpus_file)
+    assert caught.value.message.startswith(("unresolved placeholder", "no value: pass --param"))
+
+
+def test_corpus_arm_template_is_evaluated(corpus_dir: Path, corpus_values: dict) -> None:
+    name = "solutions__4_Using_ENV_Variables__devOpsEnvTemplate.json"
+    values = corpus_values[name]
+    loaded = load_template(corpus_dir / name, LoadOptions(params=values["params"]), Diagnostics())
+    target = loaded.resource["properties"]["distribute"][0]
+    assert (
+        target["imageId"]
+        == f"/subscriptions/{SUB}/resourceGroups/aibImageRG/providers/Microsoft.Compute/images/aibDevOpsImg01"
+    )
+    assert target["runOutputName"] == "aibDevOpsImg01"  # parameters('managedimagename'): names ignore case
+    assert target["location"] == "westus2"
+    assert loaded.resource["properties"]["customize"][0]["inline"] == [
+        "Target_OS=ubuntu1804",
+        "echo setting Target OS working directory: $Target_OS",
+        "sudo mkdir /$Target_OS",
+    ]
+
+
+def test_corpus_placeholder_key_inside_an_arm_template(corpus_dir: Path, corpus_values: dict) -> None:
+    name = "solutions__14_Building_Images_WVD__armTemplateWVD.json"
+    values = corpus_values[name]
+    options = LoadOptions(placeholders=values["set"], params=values["params"])
+    loaded = load_template(corpus_dir / name, options, Diagnostics())
+    assert list(loaded.resource["identity"]["userAssignedIdentities"]) == [values["set"]["imgBuilderId"]]
+    assert loaded.resource["apiVersion"] == values["params"]["api-version"]
+
+
+# --- the bare resource ------------------------------------------------------------------------------
+
+
+def test_bare_resource_is_taken_literally() -> None:
+    resource = {
+        "type": "Microsoft.VirtualMachineImages",
+        "location": "westus2",
+        "properties": {"customize": [{"type": "Shell", "inline": ["[ -d /x ]", "[[kept]"]}]},
+    }
+    loaded = load(resource)
+    assert loaded.resource == resource
+    assert loaded.name is None
+    assert loaded.resource_path == ()
+
+
+def test_bare_resource_name_and_dash_dash_name() -> None:
+    assert load({"properties": {}}, name="fromCli").name == "fromCli"
+    assert load({"name": "own", "properties": {}}).name == "own"
+    assert load({"name": "own", "properties": {}}, name="OWN").name == "own"
+    err = fails({"name": "own", "properties": {}}, name="other")
+    assert err.message == "--name other: the template is named 'own'"
+    assert err.path == ("name",)
+
+
+def test_bare_resource_takes_no_params() -> None:
+    assert "declares no parameters" in fails({"properties": {}}, params={"a": "b"}).message
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        "[1, 2]",
+        '"text"',
+        {"location": "westus2"},
+        {"properties": "x"},
+        {"type": "Microsoft.Compute/virtualMachines", "properties": {}},
+        {"$schema": "https://x/deploymentParameters.json#", "parameters": {"a": {"value": 1}}},
+    ],
+)
+def test_not_an_image_template(document: object) -> None:
+    err = fails(document)
+    assert err.message.startswith("not an image template: expected a Microsoft.VirtualMachineImages/imageTemplates")
+    assert err.file == "t.json"
+
+
+# --- ARM deployment templates -----------------------------------------------------------------------
+
+
+def test_arm_template_detected_by_resources_without_schema() -> None:
+    document = {"resources": [image_template(name="plain")]}
+    assert load(document).name == "plain"
+
+
+def test_only_image_templates_are_considered() -> None:
+    document = arm(
+        {"type": "Microsoft.ManagedIdentity/userAssignedIdentities", "name": "[nope()]"},
+        image_template(),
+        parameters={"imageTemplateName": {"type": "string", "defaultValue": "one"}},
+    )
+    loaded = load(document)
+    assert loaded.name == "one"
+    assert loaded.resource_path == ("resources", 1)
+
+
+def test_type_is_case_insensitive() -> None:
+    resource = image_template(name="x")
+    resource["type"] = "microsoft.virtualmachineimages/IMAGETEMPLATES"
+    assert load(arm(resource, parameters={})).name == "x"
+
+
+def test_no_image_template() -> None:
+    err = fails(arm({"type": "Microsoft.Storage/storageAccounts", "name": "s"}, parameters={}))
+    assert err.message == "the ARM template holds no Microsoft.VirtualMachineImages/imageTemplates resource"
+    assert err.path == ("resources",)
+
+
+def test_several_image_templates_need_name() -> None:
+    document = arm(image_template(name="linux"), image_template(name="windows"), parameters={})
+    err = fails(document)
+    assert err.message == "the ARM template holds 2 image templates ('linux', 'windows'): pick one with --name"
+    loaded = load(document, name="WINDOWS")
+    assert loaded.name == "windows"
+    assert loaded.resource_path == ("resources", 1)
+    err = fails(document, name="mac")
+    assert err.message == "--name mac: no image template of that name ('linux', 'windows')"
+
+
+def test_condition_false_is_skipped() -> None:
+    document = arm(
+        image_template(name="off", condition="[equals(parameters('which'), 'on')]"),
+        image_template(name="on"),
+        parameters={"which": {"type": "string", "defaultValue": "off"}},
+    )
+    assert load(document).name == "on"
+
+
+def test_symbolic_resources_object() -> None:
+    document = arm(parameters={})
+    document["languageVersion"] = "2.0"
+    document["resources"] = {"aib": image_template(name="sym")}
+    loaded = load(document)
+    assert loaded.name == "sym"
+    assert loaded.resource_path == ("resources", "aib")
+
+
+def test_expressions_in_the_resource_are_evaluated() -> None:
+    document = arm(
+        image_template(
+            apiVersion="[parameters('api-version')]",
+            identity={"type": "UserAssigned", "userAssignedIdentities": {"[variables('identity')]": {}}},
+            tags={"literal": "[[not an expression]"},
+        ),
+        parameters={"imageTemplateName": {"type": "string"}, "api-version": {"type": "string"}},
+        variables={
+            "identity": "[resourceId('Microsoft.ManagedIdentity/userAssignedIdentities', 'aibIdentity')]",
+        },
+    )
+    loaded = load(
+        document,
+        params={"imageTemplateName": "img", "API-VERSION": "2022-07-01"},
+        subscription_id=SUB,
+        resource_group="aibImageRG",
+    )
+    assert loaded.resource["apiVersion"] == "2022-07-01"
+    assert list(loaded.resource["identity"]["userAssignedIdentities"]) == [
+        f"/subscriptions/{SUB}/resourceGroups/aibImageRG/providers/Microsoft.ManagedIdentity/userAssignedIdentities/aibIdentity"
+    ]
+    assert loaded.resource["tags"] == {"literal": "[not an expression]"}
+
+
+def test_location_from_context() -> None:
+    document = arm(image_template(name="x", location="[resourceGroup().location]"), parameters={})
+    assert load(document, location="eastus").resource["location"] == "eastus"
+    err = fails(document)
+    assert err.message == "resourceGroup().location is not known offline: pass --location LOCATION"
+    assert err.path == ("resources", 0, "location")
+
+
+def test_error_path_is_from_the_file_root() -> None:
+    resource = image_template(name="x")
+    resource["properties"]["customize"] = [{"type": "Shell", "scriptUri": "[uniqueString('a')]"}]
+    err = fails(arm(resource, parameters={}))
+    assert err.path == ("resources", 0, "properties", "customize", 0, "scriptUri")
+    assert "uniqueString() cannot be evaluated offline" in err.message
+
+
+def test_placeholders_are_replaced_before_evaluation() -> None:
+    document = arm(
+        image_template(name="[concat('<prefix>', '-img')]"),
+        parameters={},
+    )
+    assert load(document, placeholders={"prefix": "team"}).name == "team-img"
+
+
+def test_unresolved_placeholder_in_an_arm_resource() -> None:
+    document = arm(image_template(name="x", location="<region>"), parameters={})
+    err = fails(document)
+    assert err.message == "unresolved placeholder <region>: pass --set region=VALUE"
+    assert err.path == ("resources", 0, "location")
+
+
+def test_unresolved_placeholder_from_a_parameter_default() -> None:
+    document = arm(
+        image_template(name="x", location="[parameters('loc')]"),
+        parameters={"loc": {"type": "string", "defaultValue": "<region>"}},
+    )
+    assert fails(document).path == ("resources", 0, "location")
+    assert load(document, placeholders={"region": "westus2"}).resource["location"] == "westus2"
+
+
+def test_missing_parameter_and_unknown_param() -> None:
+    err = fails(arm(image_template()))
+    assert str(err) == (
+        "t.json: parameters.imageTemplateName: no value: pass --param imageTemplateName=VALUE or --parameters FILE"
+    )
+    err = fails(arm(image_template()), params={"imageTemplateName": "x", "extra": "y"})
+    assert err.message.startswith("--param extra: the template declares no parameter 'extra'")
+
+
+def test_bad_int_param() -> None:
+    document = arm(
+        image_template(name="x", properties={"buildTimeoutInMinutes": "[parameters('timeout')]"}),
+        parameters={"timeout": {"type": "int"}},
+    )
+    assert load(document, params={"timeout": "90"}).resource["properties"]["buildTimeoutInMinutes"] == 90
+    err = fails(document, params={"timeout": "ninety"})
+    assert err.path == ("parameters", "timeout")
+
+
+def test_secure_values_are_reported() -> None:
+    document = arm(
+        image_template(name="x", properties={"customize": [{"inline": ["[concat('pw=', parameters('pw'))]"]}]}),
+        parameters={"pw": {"type": "secureString"}},
+    )
+    loaded = load(document, params={"pw": "hunter2"})
+    assert loaded.secure_values == frozenset({"hunter2"})
+    assert loaded.resource["properties"]["customize"][0]["inline"] == ["pw=hunter2"]
+
+
+def test_variables_must_be_an_object() -> None:
+    document = arm(image_template(name="x"), parameters={}, variables=None)
+    document["variables"] = []
+    assert fails(document).message == "expected an object"
+
+
+def test_parameters_file_through_load_template(tmp_path: Path) -> None:
+    template = tmp_path / "t.json"
+    template.write_text(json.dumps(arm(image_template())), encoding="utf-8")
+    params = tmp_path / "t.parameters.json"
+    params.write_text(json.dumps({"parameters": {"imageTemplateName": {"value": "fromFile"}}}), encoding="utf-8")
+    loaded = load_template(template, LoadOptions(parameter_files=(params,)), Diagnostics())
+    assert loaded.name == "fromFile"
+    assert loaded.file == template
+
+
+# --- files ------------------------------------------------------------------------------------------
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(AibpackError) as caught:
+        load_template(tmp_path / "none.json", LoadOptions(), Diagnostics())
+    assert str(caught.value) == f"{tmp_path / 'none.json'}: file not found"
+
+
+def test_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.json"
+    path.write_bytes('{"properties": {"x": "caf\u00e9"}}'.encode("latin-1"))
+    with pytest.raises(AibpackError) as caught:
+        load_template(path, LoadOptions(), Diagnostics())
+    assert caught.value.file == str(path)
+    assert caught.value.message.startswith("not UTF-8 text")
+
+
+def test_bom_comments_and_trailing_commas(tmp_path: Path) -> None:
+    path = tmp_path / "t.json"
+    path.write_bytes(b'\xef\xbb\xbf{\n  // a comment\n  "properties": {"a": "http://x",},\n}')
+    assert load_template(path, LoadOptions(), Diagnostics()).resource == {"properties": {"a": "http://x"}}
+
+
+def test_bad_json_names_the_file_and_position() -> None:
+    err = fails('{\n  "properties": {\n    "a": 1\n    "b": 2\n  }\n}')
+    assert str(err) == "t.json: invalid JSON at line 4 column 5: Expecting ',' delimiter"
