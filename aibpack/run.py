@@ -168,6 +168,16 @@ def compile_stage(options: RunOptions, staged: Mapping[str, Path] | None = None)
     return compiled
 
 
+def distributable(options: RunOptions, compiled: Compiled) -> None:
+    """Refuse, before anything is built, a target aibpack cannot deliver (a VHD without ``uri``)."""
+    from aibpack.azure.distribute import check_distributable
+
+    try:
+        check_distributable(compiled.template)
+    except AibpackError as exc:
+        raise exc.located(options.template) from None
+
+
 def fetch_stage(options: RunOptions, compiled: Compiled) -> dict[str, Path]:
     """Every remote scriptUri/sourceUri downloaded once, verified, staged in ``<work-dir>/files/``."""
     return stage_remote_files(
@@ -340,39 +350,27 @@ def built_artifact(result: PackerResult) -> Artifact | None:
 
 
 def distribute(ctx: AzureContext, compiled: Compiled, artifact: Artifact, report: RunReport) -> list[dict[str, Any]]:
-    """The run outputs of the distribution targets.
+    """Deliver the built image to every distribution target in parallel; the run outputs, one per target.
 
-    Today only the ManagedImage target Packer created directly is done; every other target is reported as
-    ``NotDistributed``. The next issue fills this in (gallery versions, managed image copies, VHD export).
+    A target that fails is reported as Failed without losing the others; the run then fails (exit 1).
     """
+    from aibpack.azure.distribute import distribute_all
     from aibpack.packer.machine import parse_azure_artifact
-    from aibpack.plan import output_image
 
-    image = output_image(compiled.template, compiled.name)
     details = parse_azure_artifact(artifact.string)
-    outputs: list[dict[str, Any]] = []
-    for index, target in enumerate(compiled.template.properties.distribute):
-        entry: dict[str, Any] = {
-            "runOutputName": target.run_output_name,
-            "type": target.type,
-            "artifactId": None,
-            "artifactUri": None,
-            "provisioningState": "NotDistributed",
-            "regions": [],
-        }
-        if index == image.target_index:
-            entry.update(
-                artifactId=details.get("ManagedImageId") or artifact.id,
-                provisioningState="Succeeded",
-                regions=[details.get("ManagedImageLocation") or target.location],
-            )
-        else:
-            report.notes.append(
-                f"distribute[{index}] ({target.type} {target.run_output_name}): distribution is not implemented "
-                "yet; only the managed image Packer built is produced"
-            )
-        outputs.append(entry)
-    return outputs
+    image_id = details.get("ManagedImageId") or artifact.id
+    outputs = distribute_all(
+        ctx,
+        compiled.template,
+        image_id,
+        build_location=compiled.template.location,
+        run_tags={"createdBy": "aibpack"},
+    )
+    report.run_outputs = [output.to_dict() for output in outputs]
+    failed = [output.run_output_name for output in outputs if not output.succeeded]
+    if failed:
+        raise BuildFailed(f"distribution failed for {', '.join(failed)} (see runOutputs)")
+    return report.run_outputs
 
 
 def cleanup_stage(ctx: AzureContext, staging: StagingGroup, report: RunReport, keep: bool) -> None:
@@ -404,6 +402,7 @@ def run(options: RunOptions, on_line: Callable[[str], None]) -> RunReport:
                 options.work_dir.mkdir(parents=True, exist_ok=True)
                 first = compile_stage(options)
                 report.template = first.name
+                distributable(options, first)
                 staged = fetch_stage(options, first)
                 if staged:
                     on_line(f"fetched and verified {len(staged)} file(s) into {options.work_dir / 'files'}")

@@ -45,7 +45,7 @@ def summary(report, keep_work_dir: bool) -> list[str]:  # type: ignore[no-untype
         lines.append(f"built image: {report.artifact_id}")
     for output in report.run_outputs:
         if output["provisioningState"] == "Succeeded":
-            regions = ", ".join(output["regions"])
+            regions = ", ".join(f"{r['name']} {r['replicationState']}" for r in output["regions"])
             lines.append(f"  {output['runOutputName']} ({output['type']}, {regions}): {output['artifactId']}")
     for note in report.notes:
         lines.append(f"warning: {note}")

@@ -37,7 +37,7 @@ def test_success_reports_the_image_and_leaves_only_the_target(run_env: RunEnv) -
             "artifactId": image,
             "artifactUri": None,
             "provisioningState": "Succeeded",
-            "regions": [LOCATION],
+            "regions": [{"name": LOCATION, "replicationState": "Completed", "details": ""}],
         }
     ]
     assert isinstance(outputs["durationSeconds"], float)
@@ -113,10 +113,11 @@ def test_intermediate_image_goes_to_the_staging_group_and_is_deleted(run_env: Ru
 
     assert code == 0, err
     assert outputs["packer"]["artifactId"].split("/")[4] == outputs["stagingResourceGroup"]
-    assert outputs["runOutputs"][0]["provisioningState"] == "NotDistributed"
-    assert "not implemented yet" in err
+    assert outputs["runOutputs"][0]["provisioningState"] == "Succeeded"
+    version = outputs["runOutputs"][0]["artifactId"]
+    assert version.endswith("/versions/1.0.0")
     assert run_env.staging_groups() == []
-    assert set(run_env.fake.resources()) == before
+    assert set(run_env.fake.resources()) == before | {version}
 
 
 def test_failed_build_exits_1_says_why_and_leaves_nothing(run_env: RunEnv) -> None:
