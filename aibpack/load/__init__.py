@@ -12,14 +12,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aibpack.errors import AibpackError, Diagnostics, JsonPath
-from aibpack.load import parameters as params_mod
 from aibpack.load import placeholders
-from aibpack.load.arm import DeploymentContext, Evaluator
 from aibpack.load.jsonc import parse_jsonc
 
-__all__ = ["DeploymentContext", "LoadOptions", "LoadedTemplate", "load_document", "load_template"]
+if TYPE_CHECKING:
+    from aibpack.load.arm import Evaluator
+
+__all__ = ["LoadOptions", "LoadedTemplate", "load_document", "load_template"]
 
 IMAGE_TEMPLATE_TYPE = "Microsoft.VirtualMachineImages/imageTemplates"
 # (JSON path, the resource as written, its evaluated name) of an image template in an ARM template
@@ -114,6 +116,10 @@ def _from_resource(document: dict, file: Path, options: LoadOptions) -> LoadedTe
 
 def _from_deployment(document: dict, file: Path, options: LoadOptions, diagnostics: Diagnostics) -> LoadedTemplate:
     """An ARM deployment template: resolve parameters, pick the image template, evaluate it."""
+    # Imported here: a bare resource (the common case) never needs the expression evaluator.
+    from aibpack.load import parameters as params_mod
+    from aibpack.load.arm import DeploymentContext, Evaluator
+
     where = str(file)
     declared = params_mod.declare(document.get("parameters"), where)
     resolved = params_mod.resolve(

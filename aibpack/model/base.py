@@ -14,4 +14,6 @@ class AibModel(BaseModel):
         populate_by_name=True,
         extra="forbid",
         frozen=True,
+        # Build the validator once, for the whole template, on first use (not once per class at import).
+        defer_build=True,
     )
