@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,16 @@ def template_options(func: Callable[..., Any]) -> Callable[..., Any]:
             help="Existing Packer provisioners to keep exactly (JSON, HCL2 file or folder; repeatable).",
         ),
         click.option(
+            "--resource-group",
+            metavar="NAME",
+            help="The deployment's resource group, for resourceGroup() in ARM templates.",
+        ),
+        click.option(
+            "--location",
+            metavar="LOCATION",
+            help="The deployment's location, for resourceGroup().location in ARM templates.",
+        ),
+        click.option(
             "--build",
             "build_name",
             metavar="NAME",
@@ -78,6 +89,8 @@ def compile_options(
     strict: bool,
     provisioners: Sequence[Path],
     build_name: str | None,
+    resource_group: str | None = None,
+    location: str | None = None,
     subscription_id: str | None = None,
 ) -> CompileOptions:
     load = LoadOptions(
@@ -85,6 +98,8 @@ def compile_options(
         params=_pairs("--param", params),
         parameter_files=tuple(parameter_files),
         placeholders=_pairs("--set", placeholders),
-        subscription_id=subscription_id,
+        subscription_id=subscription_id or os.environ.get("AZURE_SUBSCRIPTION_ID") or None,
+        resource_group=resource_group,
+        location=location,
     )
     return CompileOptions(load=load, strict=strict, provisioners=tuple(provisioners), build=build_name)

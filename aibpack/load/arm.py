@@ -38,7 +38,7 @@ class _Fail(Exception):
 
 
 _HINTS = {
-    "subscriptionId": "pass --subscription ID or set AZURE_SUBSCRIPTION_ID",
+    "subscriptionId": "set AZURE_SUBSCRIPTION_ID (run and distribute also take --subscription ID)",
     "name": "pass --resource-group NAME",
     "location": "pass --location LOCATION",
 }

@@ -184,7 +184,8 @@ def test_subscription_and_resource_group() -> None:
 def test_unknown_context_is_an_error_saying_what_to_pass() -> None:
     empty = DeploymentContext()
     assert error("[subscription().subscriptionId]", context=empty).message == (
-        "subscription().subscriptionId is not known offline: pass --subscription ID or set AZURE_SUBSCRIPTION_ID"
+        "subscription().subscriptionId is not known offline: "
+        "set AZURE_SUBSCRIPTION_ID (run and distribute also take --subscription ID)"
     )
     assert "pass --resource-group NAME" in error("[resourceGroup().name]", context=empty).message
     assert "pass --location LOCATION" in error("[resourceGroup().location]", context=empty).message

@@ -227,3 +227,48 @@ def test_failed_staging_delete_exits_1_and_says_how_to_delete(run_env: RunEnv) -
     group = outputs["stagingResourceGroup"]
     assert outputs["status"] == "Failed" and outputs["stagingDeleted"] is False
     assert f"az group delete --name {group}" in err
+
+
+def test_gallery_and_managed_image_targets_are_distributed_in_one_run(run_env: RunEnv) -> None:
+    run_env.fake.add_gallery_image(DEST_GROUP, "gal", "ubuntu", LOCATION)
+    template = run_env.template(
+        distribute=[
+            {"type": "ManagedImage", "imageId": run_env.image_id(), "location": LOCATION, "runOutputName": "mi"},
+            {
+                "type": "SharedImage",
+                "galleryImageId": run_env.gallery_image_id(),
+                "runOutputName": "sig",
+                "targetRegions": [{"name": LOCATION}, {"name": "eastus", "replicaCount": 2}],
+                "artifactTags": {"team": "platform"},
+            },
+        ]
+    )
+    code, err, outputs = _run(run_env, template)
+
+    assert code == 0, err
+    mi, sig = outputs["runOutputs"]
+    assert (mi["provisioningState"], sig["provisioningState"]) == ("Succeeded", "Succeeded")
+    assert sig["artifactId"].endswith("/galleries/gal/images/ubuntu/versions/1.0.0")
+    assert sorted(r["name"] for r in sig["regions"]) == sorted([LOCATION, "eastus"])
+    assert run_env.fake.resource(sig["artifactId"])["tags"]["team"] == "platform"
+    assert run_env.staging_groups() == []
+
+
+def test_failed_replication_fails_the_run_marks_the_target_and_cleans_up(run_env: RunEnv) -> None:
+    run_env.fake.add_gallery_image(DEST_GROUP, "gal", "ubuntu", LOCATION)
+    run_env.fake.fail_operation(r"/versions/", code="ReplicationFailed", message="replication to eastus failed")
+    template = run_env.template(
+        distribute=[
+            {"type": "ManagedImage", "imageId": run_env.image_id(), "location": LOCATION, "runOutputName": "mi"},
+            {"type": "SharedImage", "galleryImageId": run_env.gallery_image_id(), "runOutputName": "sig"},
+        ]
+    )
+    code, err, outputs = _run(run_env, template)
+
+    assert code == 1
+    assert "distribution failed for sig" in err
+    assert outputs["status"] == "Failed"
+    states = {o["runOutputName"]: o["provisioningState"] for o in outputs["runOutputs"]}
+    assert states == {"mi": "Succeeded", "sig": "Failed"}
+    assert outputs["stagingDeleted"] is True
+    assert run_env.staging_groups() == []
