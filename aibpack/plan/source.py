@@ -133,30 +133,33 @@ def _source_image(template: ImageTemplate) -> tuple[list[Attribute], list[Block]
 
 
 def _network(template: ImageTemplate, diagnostics: Diagnostics) -> list[Attribute]:
+    """``vnetConfig.subnetId`` → ``virtual_network_*``; what AIB's proxy did is now the user's network's job."""
     vnet = template.properties.vm_profile.vnet_config
-    if vnet is None:
-        return []
     path = ("properties", "vmProfile", "vnetConfig")
-    if vnet.proxy_vm_size or vnet.container_instance_subnet_id:
-        field = "proxyVmSize" if vnet.proxy_vm_size else "containerInstanceSubnetId"
-        diagnostics.warn(
-            "Packer connects to the build VM directly; there is no proxy VM or container instance, so run "
-            "aibpack from a machine that can reach the subnet",
-            (*path, field),
+    if vnet is None or not vnet.subnet_id:
+        if vnet is not None and vnet.subnet_name:
+            diagnostics.warn("deprecated and not used: give 'subnetId'", (*path, "subnetName"))
+        return []
+    unused = [
+        name
+        for name, value in (
+            ("proxyVmSize", vnet.proxy_vm_size),
+            ("containerInstanceSubnetId", vnet.container_instance_subnet_id),
         )
-    if vnet.subnet_id:
-        rid = parse_resource_id(vnet.subnet_id, "Microsoft.Network/virtualNetworks/subnets")
-        vnet_name, subnet = rid.names
-        group = rid.resource_group
-    elif vnet.subnet_name:
-        diagnostics.warn("deprecated: use 'subnetId'", (*path, "subnetName"))
-        return []
-    else:
-        return []
+        if value
+    ]
+    diagnostics.warn(
+        "the build VM gets no public IP in this subnet and Packer connects to it directly (AIB used a proxy VM or "
+        f"container instance{'; ' + ', '.join(unused) + ' not used' if unused else ''}): run aibpack from a "
+        "machine that can reach the subnet",
+        (*path, unused[0] if unused else "subnetId"),
+    )
+    rid = parse_resource_id(vnet.subnet_id, "Microsoft.Network/virtualNetworks/subnets")
+    vnet_name, subnet = rid.names
     return [
         Attribute("virtual_network_name", vnet_name),
         Attribute("virtual_network_subnet_name", subnet),
-        Attribute("virtual_network_resource_group_name", group),
+        Attribute("virtual_network_resource_group_name", rid.resource_group),
     ]
 
 
