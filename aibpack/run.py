@@ -97,39 +97,31 @@ class RunReport:
 
 
 @contextlib.contextmanager
-def _signals_raise() -> Iterator[None]:
+def _signal_handler(handler: Callable[[int, object], None]) -> Iterator[None]:
+    """``handler`` for SIGINT and SIGTERM (unless ignored on entry) for the duration of the block."""
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for sig, old in previous.items():
+            if old is not signal.SIG_IGN:
+                signal.signal(sig, handler)
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old if old is not None else signal.SIG_DFL)
+
+
+def _signals_raise() -> contextlib.AbstractContextManager[None]:
     """SIGINT/SIGTERM outside the packer build raise ``Interrupted`` so ``finally`` cleans up."""
 
     def handler(signum: int, _frame: object) -> None:
         raise Interrupted(signal.Signals(signum).name)
 
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        for sig, old in previous.items():
-            if old is not signal.SIG_IGN:
-                signal.signal(sig, handler)
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old if old is not None else signal.SIG_DFL)
+    return _signal_handler(handler)
 
 
-@contextlib.contextmanager
-def _signals_deferred(seen: list[str]) -> Iterator[None]:
+def _signals_deferred(seen: list[str]) -> contextlib.AbstractContextManager[None]:
     """During cleanup a signal must not abort the deletes: record it, exit 130 afterwards."""
-
-    def handler(signum: int, _frame: object) -> None:
-        seen.append(signal.Signals(signum).name)
-
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        for sig, old in previous.items():
-            if old is not signal.SIG_IGN:
-                signal.signal(sig, handler)
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old if old is not None else signal.SIG_DFL)
+    return _signal_handler(lambda signum, _frame: seen.append(signal.Signals(signum).name))
 
 
 # -- stages -----------------------------------------------------------------------------------------------
@@ -239,13 +231,13 @@ def preflight_stage(options: RunOptions, compiled: Compiled) -> Preflight:
 
 
 def _destination_group(compiled: Compiled) -> str:
-    from aibpack.azure.clients import parse_arm_id
+    from aibpack.model.resource_id import parse_id
 
     for target in compiled.template.properties.distribute:
         text = getattr(target, "image_id", None) or getattr(target, "gallery_image_id", None)
         if text:
             with contextlib.suppress(ValueError):
-                return parse_arm_id(text).resource_group
+                return parse_id(text).resource_group
     return "aibpack"
 
 

@@ -35,10 +35,6 @@ AUTHORITIES = {
 }
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 _SUBSCRIPTION_IN_ID = re.compile(r"^/subscriptions/([^/]+)(?:/|$)", re.IGNORECASE)
-_RESOURCE_ID = re.compile(
-    r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)(?:/providers/(?P<ns>[^/]+)/(?P<rest>.+?))?/?$",
-    re.IGNORECASE,
-)
 
 
 class Endpoint(NamedTuple):
@@ -46,41 +42,6 @@ class Endpoint(NamedTuple):
 
     url: str
     scope: str
-
-
-@dataclass(frozen=True)
-class ArmId:
-    """A parsed ``/subscriptions/S/resourceGroups/G[/providers/NS/type/name/...]`` ID."""
-
-    subscription: str
-    resource_group: str
-    namespace: str = ""
-    types: tuple[str, ...] = ()
-    names: tuple[str, ...] = ()
-
-    @property
-    def type(self) -> str:
-        """``Microsoft.Compute/galleries/images``; empty for a resource group ID."""
-        return "/".join((self.namespace, *self.types)) if self.namespace else ""
-
-    @property
-    def name(self) -> str:
-        return self.names[-1] if self.names else self.resource_group
-
-
-def parse_arm_id(text: str) -> ArmId:
-    """Parse a resource group or resource ID; ``ValueError`` with a user-facing message otherwise."""
-    match = _RESOURCE_ID.match(text.strip())
-    segments = match.group("rest").split("/") if match and match.group("rest") else []
-    if not match or len(segments) % 2:
-        raise ValueError(f"'{text}' is not an Azure resource ID (/subscriptions/<id>/resourceGroups/<group>/...)")
-    return ArmId(
-        subscription=match.group("sub"),
-        resource_group=match.group("rg"),
-        namespace=match.group("ns") or "",
-        types=tuple(segments[0::2]),
-        names=tuple(segments[1::2]),
-    )
 
 
 def _cloud(environ: Mapping[str, str]) -> str:

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from aibpack.errors import EXIT_USAGE, AibpackError
+from aibpack.model.resource_id import ResourceId, parse_id
 
-from .clients import ArmId, AzureContext, describe_error, parse_arm_id
+from .clients import AzureContext, describe_error
 
 if TYPE_CHECKING:
     from aibpack.model.distribute import ManagedImageTarget, SharedImageTarget, VhdTarget
@@ -168,7 +169,7 @@ def _shared_image(
         TargetRegion,
     )
 
-    parsed = parse_arm_id(target.gallery_image_id)
+    parsed = parse_id(target.gallery_image_id)
     compute = ctx.for_subscription(parsed.subscription).compute
     group, (gallery, image, *explicit) = parsed.resource_group, parsed.names
     definition = compute.gallery_images.get(group, gallery, image)
@@ -299,8 +300,8 @@ def _managed_image(
         SubResource,
     )
 
-    dest = parse_arm_id(target.image_id)
-    src = parse_arm_id(artifact_id)
+    dest = parse_id(target.image_id)
+    src = parse_id(artifact_id)
     dest_compute = ctx.for_subscription(dest.subscription).compute
     src_compute = ctx.for_subscription(src.subscription).compute
     tags = _tags(run_tags, target)
@@ -370,7 +371,7 @@ def _managed_image(
     return out
 
 
-def _child_id(dest: ArmId, kind: str, name: str) -> str:
+def _child_id(dest: ResourceId, kind: str, name: str) -> str:
     group = f"/subscriptions/{dest.subscription}/resourceGroups/{dest.resource_group}"
     return f"{group}/providers/Microsoft.Compute/{kind}/{name}"
 
@@ -411,7 +412,7 @@ def _vhd(ctx: AzureContext, target: VhdTarget, artifact_id: str, run_tags: Mappi
 
     if not target.uri:
         raise TargetFailed("a VHD target needs a uri")
-    src = parse_arm_id(artifact_id)
+    src = parse_id(artifact_id)
     src_ctx = ctx.for_subscription(src.subscription)
     source = src_ctx.compute.images.get(src.resource_group, src.name)
     disk_name = _temp_disk_from_image(src_ctx, src.resource_group, source, artifact_id, uuid.uuid4().hex[:8])

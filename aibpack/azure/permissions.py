@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from aibpack.errors import AibpackError
+from aibpack.model.resource_id import parse_id
 
-from .clients import AzureContext, describe_error, parse_arm_id
+from .clients import AzureContext, describe_error
 
 if TYPE_CHECKING:
     from aibpack.model.template import ImageTemplate
@@ -60,7 +61,7 @@ def needed_roles(template: ImageTemplate, subscription_id: str) -> list[RoleNeed
     for target in props.distribute:
         if target.type == "VHD":
             continue
-        parsed = parse_arm_id(target.image_id if target.type == "ManagedImage" else target.gallery_image_id)
+        parsed = parse_id(target.image_id if target.type == "ManagedImage" else target.gallery_image_id)
         add("Contributor", f"/subscriptions/{parsed.subscription}/resourceGroups/{parsed.resource_group}")
     if props.staging_resource_group:
         add("Contributor", props.staging_resource_group)

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from aibpack.errors import AibpackError, BuildFailed
+from aibpack.model.resource_id import ResourceId, parse_id
 
-from .clients import ArmId, AzureContext, describe_error, parse_arm_id
+from .clients import AzureContext, describe_error
 
 TargetKind = Literal["ManagedImage", "SharedImage", "VHD"]
 
@@ -55,13 +56,13 @@ def check_targets(ctx: AzureContext, targets: Iterable[DistributeTarget]) -> Non
             raise BuildFailed(f"could not check {target.resource_id}: {describe_error(exc)}", path=target.path) from exc
 
 
-def _parse(target: DistributeTarget) -> ArmId:
+def _parse(target: DistributeTarget) -> ResourceId:
     expected = {
         "ManagedImage": ("Microsoft.Compute/images",),
         "SharedImage": ("Microsoft.Compute/galleries/images", "Microsoft.Compute/galleries/images/versions"),
     }[target.kind]
     try:
-        parsed = parse_arm_id(target.resource_id)
+        parsed = parse_id(target.resource_id)
     except ValueError as exc:
         raise AibpackError(str(exc), path=target.path) from None
     if parsed.type.lower() not in {t.lower() for t in expected}:
@@ -69,7 +70,7 @@ def _parse(target: DistributeTarget) -> ArmId:
     return parsed
 
 
-def _check_gallery_target(ctx: AzureContext, parsed: ArmId, target: DistributeTarget) -> None:
+def _check_gallery_target(ctx: AzureContext, parsed: ResourceId, target: DistributeTarget) -> None:
     from azure.core.exceptions import ResourceNotFoundError
 
     group, (gallery, image, *version) = parsed.resource_group, parsed.names

@@ -14,8 +14,9 @@ import uuid
 from dataclasses import dataclass
 
 from aibpack.errors import AibpackError, BuildFailed
+from aibpack.model.resource_id import parse_id
 
-from .clients import AzureContext, describe_error, parse_arm_id
+from .clients import AzureContext, describe_error
 
 CREATED_BY = "aibpack"
 TAG_CREATED_BY = "createdBy"
@@ -116,7 +117,7 @@ def use_named_staging_group(
     from azure.core.exceptions import AzureError
 
     try:
-        parsed = parse_arm_id(group_id)
+        parsed = parse_id(group_id)
     except ValueError as exc:
         raise AibpackError(str(exc), path=("properties", "stagingResourceGroup")) from None
     if parsed.namespace or parsed.subscription.lower() != ctx.subscription_id.lower():

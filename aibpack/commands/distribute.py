@@ -72,8 +72,8 @@ def distribute_command(
     **options: Any,
 ) -> None:
     """Deliver an existing managed image to every distribute target of TEMPLATE, in parallel."""
-    from aibpack.azure.clients import parse_arm_id
     from aibpack.azure.distribute import check_distributable, distribute_all
+    from aibpack.model.resource_id import parse_id
 
     image = load_template(template, options)
     try:
@@ -81,11 +81,11 @@ def distribute_command(
     except AibpackError as exc:
         raise exc.located(template) from None
     try:
-        parse_arm_id(artifact)
+        parse_id(artifact)
     except ValueError as exc:
         raise AibpackError(f"--artifact: {exc}") from None
     ctx = azure_context(subscription, auth, [artifact, *template_ids(image)])
-    artifact_ref = parse_arm_id(artifact)
+    artifact_ref = parse_id(artifact)
     try:
         compute = ctx.for_subscription(artifact_ref.subscription).compute
         location = compute.images.get(artifact_ref.resource_group, artifact_ref.name).location

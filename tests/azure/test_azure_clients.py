@@ -15,10 +15,10 @@ from aibpack.azure.clients import (
     arm_endpoint,
     check_credential,
     make_credential,
-    parse_arm_id,
     resolve_subscription,
 )
 from aibpack.errors import EXIT_FAILED, EXIT_USAGE, AibpackError, BuildFailed
+from aibpack.model.resource_id import parse_id
 
 SUB = "11111111-2222-4333-8444-555555555555"
 REPO = Path(__file__).resolve().parents[2]
@@ -132,12 +132,12 @@ def test_resolve_subscription_order() -> None:
 
 
 def test_parse_arm_id() -> None:
-    parsed = parse_arm_id(f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/d")
+    parsed = parse_id(f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/d")
     assert parsed.type == "Microsoft.Compute/galleries/images"
     assert parsed.names == ("g", "d")
-    assert parse_arm_id(f"/subscriptions/{SUB}/resourceGroups/rg/").name == "rg"
+    assert parse_id(f"/subscriptions/{SUB}/resourceGroups/rg/").name == "rg"
     with pytest.raises(ValueError, match="is not an Azure resource ID"):
-        parse_arm_id(f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/images")
+        parse_id(f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/images")
 
 
 def test_check_credential_accepts_a_working_credential(ctx: AzureContext, stub_credential: object) -> None:
