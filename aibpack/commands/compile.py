@@ -71,7 +71,10 @@ def compile_many(templates: list[Path], dest: Destination, options: CompileOptio
                     "or compile it separately",
                     file=template,
                 )
-            write_atomic(target, compiled.hcl)
+            try:
+                write_atomic(target, compiled.hcl)
+            except OSError as exc:
+                raise AibpackError(f"cannot write {target}: {exc.strerror or exc}", file=template) from None
             written[target] = template
             diagnostics.emit()
             click.echo(f"{template} -> {target}", err=True)

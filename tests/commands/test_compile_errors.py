@@ -282,3 +282,13 @@ def test_unknown_property_warns_and_strict_fails(tmp_path: Path) -> None:
     assert strict.code == 2
     assert "error:" in strict.err and "aritfactTags" in strict.err
     assert not (tmp_path / "strict").exists() or not any((tmp_path / "strict").iterdir())
+
+
+def test_unwritable_output_is_a_clean_error(tmp_path: Path) -> None:
+    template = tmp_path / "t.json"
+    template.write_text(json.dumps(BASE), encoding="utf-8")
+    (tmp_path / "a-file").write_text("")
+    result = run(["compile", str(template), "-o", str(tmp_path / "a-file" / "out")])
+    assert result.code == 2
+    assert result.err.startswith(f"error: {template}: cannot write ")
+    assert "Traceback" not in result.err and "internal error" not in result.err
