@@ -49,6 +49,7 @@ def compile_file(path: Path, output_dir: Path, options: CompileOptions, diagnost
         preserved=preserved.blocks,
         extra_variables=preserved.variables,
         extra_locals=preserved.locals,
+        secret_values=loaded.secure_values,
     )
     try:
         plan = build_plan(template, plan_options, diagnostics)

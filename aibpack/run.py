@@ -285,7 +285,8 @@ def packer_variables(
     cloud = environ.get("AIBPACK_CLOUD")
     if cloud in PACKER_CLOUD_NAMES:
         variables["cloud_environment_name"] = PACKER_CLOUD_NAMES[cloud]
-    secrets: dict[str, str] = {}
+    # secureString parameter values reach Packer only as PKR_VAR_ environment variables (masked in logs).
+    secrets: dict[str, str] = {name: value for value, name in compiled.plan.secrets.items()}
     if options.auth == "cli":
         variables["use_azure_cli_auth"] = "true"
     elif options.auth == "env":

@@ -47,6 +47,7 @@ class PlanOptions:
     preserved: Sequence[RawBlock] = ()
     extra_variables: Sequence[Variable] = ()
     extra_locals: Sequence[Attribute] = ()
+    secret_values: frozenset[str] = field(default=frozenset(), repr=False)
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,8 @@ def output_image(template: ImageTemplate, name: str) -> OutputImage:
 
 def build_plan(template: ImageTemplate, options: PlanOptions, diagnostics: Diagnostics) -> BuildPlan:
     os = os_type(template)
-    ctx = StepContext(os, options.input_file.parent, options.output_dir, options.staged)
+    secrets = {value: f"secret_{n}" for n, value in enumerate(sorted(options.secret_values), start=1)}
+    ctx = StepContext(os, options.input_file.parent, options.output_dir, options.staged, frozenset(secrets))
     customize, remote = plan_steps(template.properties.customize, ("properties", "customize"), ctx)
     validators: list[Block] = []
     validate = template.properties.validate_
@@ -106,12 +108,21 @@ def build_plan(template: ImageTemplate, options: PlanOptions, diagnostics: Diagn
         name=options.name,
         input_file=options.input_file.name,
         os_type=os,
-        variables=(*_variables(template, options.name), *options.extra_variables),
+        variables=(*_variables(template, options.name), *_secret_variables(secrets), *options.extra_variables),
         locals=tuple(options.extra_locals),
         source=source_block(options.name, template, os, diagnostics),
         provisioners=provisioners,
         remote_files=tuple(_dedupe(remote)),
+        secrets=secrets,
     )
+
+
+def _secret_variables(secrets: dict[str, str]) -> list[Variable]:
+    """One sensitive variable per secureString value: the output refers to it, ``run`` passes it (PKR_VAR_)."""
+    return [
+        Variable(name, "string", "", "A secureString parameter's value (aibpack run passes it).", sensitive=True)
+        for name in secrets.values()
+    ]
 
 
 def _variables(template: ImageTemplate, name: str) -> list[Variable]:

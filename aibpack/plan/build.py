@@ -6,6 +6,7 @@ provisioners and the source are Go-template escaped on render, because Packer re
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -75,6 +76,8 @@ class BuildPlan:
     source: Block
     provisioners: tuple[Block | RawBlock, ...]
     remote_files: tuple[RemoteFile, ...] = field(default=())
+    # secureString values → the sensitive variables that carry them; never written, never shown.
+    secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def source_ref(self) -> str:

@@ -35,6 +35,7 @@ class StepContext:
     template_dir: Path
     output_dir: Path
     staged: Mapping[str, Path]
+    secret_values: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -71,14 +72,16 @@ def _shell(step: ShellStep, path: JsonPath, ctx: StepContext) -> Planned:
         )
     name = _name(step, path)
     if step.inline is not None:
-        return Planned(Block("provisioner", ("shell",), (Attribute("name", name), shell_inline(step.inline, path))))
+        return Planned(
+            Block("provisioner", ("shell",), (Attribute("name", name), shell_inline(step.inline, path, ctx)))
+        )
     local = _local_file(step.script_uri or "", step.sha256_checksum, (*path, "scriptUri"), ctx)
     if local is not None:
         return Planned(Block("provisioner", ("shell",), (Attribute("name", name), Attribute("script", local))))
     target = f"/tmp/aibpack-{_slug(path)}.sh"
     lines = [*_curl(step.script_uri or "", target, step.sha256_checksum), f"chmod +x {target}", target]
     remote = RemoteFile(step.script_uri or "", step.sha256_checksum.lower(), (*path, "scriptUri"))
-    return Planned(Block("provisioner", ("shell",), (Attribute("name", name), shell_inline(lines, path))), remote)
+    return Planned(Block("provisioner", ("shell",), (Attribute("name", name), shell_inline(lines, path, ctx))), remote)
 
 
 def _powershell(step: PowerShellStep, path: JsonPath, ctx: StepContext) -> Planned:
@@ -130,7 +133,7 @@ def _file(step: FileStep, path: JsonPath, ctx: StepContext) -> Planned:
             remote,
         )
     lines = _curl(step.source_uri, step.destination, step.sha256_checksum)
-    return Planned(Block("provisioner", ("shell",), (Attribute("name", name), shell_inline(lines, path))), remote)
+    return Planned(Block("provisioner", ("shell",), (Attribute("name", name), shell_inline(lines, path, ctx))), remote)
 
 
 def _restart(step: WindowsRestartStep, path: JsonPath) -> Block:
@@ -156,7 +159,7 @@ def _update(step: WindowsUpdateStep, path: JsonPath) -> Block:
     return Block("provisioner", ("windows-update",), attrs)
 
 
-def shell_inline(lines: list[str], path: JsonPath) -> Attribute:
+def shell_inline(lines: list[str], path: JsonPath, ctx: StepContext) -> Attribute:
     """The ``inline`` of a shell provisioner that runs exactly ``lines``.
 
     Packer's shell provisioner renders inline lines as Go templates more than once, so no escaping can carry
@@ -165,6 +168,12 @@ def shell_inline(lines: list[str], path: JsonPath) -> Attribute:
     """
     if not any("{{" in line for line in lines):
         return Attribute("inline", lines)
+    if any(secret in line for line in lines for secret in ctx.secret_values):
+        raise AibpackError(
+            "a step with a '{{' line cannot also carry a secureString parameter's value (aibpack ships such "
+            "steps base64-encoded, which would write the secret); pass the secret to the script another way",
+            path=path,
+        )
     script = "".join(line + "\n" for line in lines).encode("utf-8")
     target = f"/tmp/aibpack-{_slug(path)}-inline.sh"
     encoded = base64.b64encode(script).decode("ascii")

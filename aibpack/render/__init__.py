@@ -7,6 +7,7 @@ Rendering is pure (no I/O besides reading the templates); ``hcl.align`` makes th
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from pathlib import Path
 
 import jinja2
@@ -38,25 +39,29 @@ def _environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         autoescape=False,
     )
-    env.filters["hcl"] = lambda data, indent=0: expression(data, indent=indent)
-    env.filters["block"] = lambda block, indent=0: block_text(block, indent)
+    env.filters["hcl"] = lambda data, indent=0, secrets=None: expression(data, indent=indent, secrets=secrets)
+    env.filters["block"] = lambda block, indent=0, secrets=None: block_text(block, indent, secrets)
     env.filters["comment"] = comment_text
     return env
 
 
-def expression(data: Value, *, go_template: bool = False, indent: int = 0) -> str:
+def expression(
+    data: Value, *, go_template: bool = False, indent: int = 0, secrets: Mapping[str, str] | None = None
+) -> str:
     """An HCL expression for a plan value; ``Expr`` is written as is, nested inside lists too."""
     if isinstance(data, Expr):
         # Multi-line expressions (kept from existing Packer files) are written as if at column 0.
         return hcl.indent(data.text, indent)[2 * indent :] if indent else data.text
     if isinstance(data, list) and any(isinstance(item, Expr) for item in data):
         pad = "  " * (indent + 1)
-        items = [f"{pad}{expression(item, go_template=go_template, indent=indent + 1)}," for item in data]
+        items = [
+            f"{pad}{expression(item, go_template=go_template, indent=indent + 1, secrets=secrets)}," for item in data
+        ]
         return "[\n" + "\n".join(items) + "\n" + "  " * indent + "]"
-    return hcl.value(data, go_template=go_template, indent=indent)
+    return hcl.value(data, go_template=go_template, indent=indent, secrets=secrets)
 
 
-def block_text(block: Block | RawBlock, indent: int) -> str:
+def block_text(block: Block | RawBlock, indent: int, secrets: Mapping[str, str] | None = None) -> str:
     """One block, indented by ``indent`` levels; nested blocks always span lines."""
     pad = "  " * indent
     if isinstance(block, RawBlock):
@@ -65,11 +70,11 @@ def block_text(block: Block | RawBlock, indent: int) -> str:
     lines = [f"{pad}{block.type}{labels} {{"]
     for attribute in block.attributes:
         go = attribute.name not in _NOT_GO_TEMPLATES
-        text = expression(attribute.value, go_template=go, indent=indent + 1)
+        text = expression(attribute.value, go_template=go, indent=indent + 1, secrets=secrets)
         lines.append(f"{pad}  {attribute.name} = {text}")
     for nested in block.blocks:
         lines.append("")
-        lines.append(block_text(nested, indent + 1))
+        lines.append(block_text(nested, indent + 1, secrets))
     lines.append(f"{pad}}}")
     return "\n".join(lines)
 
@@ -92,6 +97,7 @@ def render(plan: BuildPlan) -> str:
             source=plan.source,
             source_ref=plan.source_ref,
             provisioners=plan.provisioners,
+            secrets=plan.secrets,
         )
     )
     return hcl.align(text)

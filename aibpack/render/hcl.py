@@ -29,11 +29,15 @@ def _escape_char(char: str) -> str:
     return char
 
 
-def quote(text: str, *, go_template: bool = False) -> str:
+def quote(text: str, *, go_template: bool = False, secrets: Mapping[str, str] | None = None) -> str:
     """A quoted HCL string literal whose value is exactly ``text``.
 
-    ``go_template=True`` is for provisioner fields that Packer also renders as a Go template.
+    ``go_template=True`` is for provisioner fields that Packer also renders as a Go template. ``secrets`` maps
+    secret values to the (sensitive) variables that carry them: each occurrence becomes ``${var.NAME}``, so
+    the value itself is never written.
     """
+    if secrets:
+        return '"' + "".join(_with_secrets(text, go_template, secrets)) + '"'
     if go_template:
         text = go_template_literal(text)
     out: list[str] = []
@@ -47,6 +51,23 @@ def quote(text: str, *, go_template: bool = False) -> str:
         out.append(_escape_char(char))
         index += 1
     return '"' + "".join(out) + '"'
+
+
+def _with_secrets(text: str, go_template: bool, secrets: Mapping[str, str]) -> list[str]:
+    """The body of ``quote(text)`` with each secret value replaced by its variable's interpolation."""
+    pattern = "|".join(re.escape(v) for v in sorted(secrets, key=lambda v: (-len(v), v)))
+    parts = re.split(f"({pattern})", text)
+    out: list[str] = []
+    for index, part in enumerate(parts):
+        if index % 2:
+            out.append(f"${{var.{secrets[part]}}}")
+            continue
+        body = quote(part, go_template=go_template)[1:-1]
+        if index + 1 < len(parts) and part.endswith("$"):
+            # A literal "$" right before "${var..." would read as the escape "$${"; spell it as \u0024.
+            body = body[:-1] + "\\u0024"
+        out.append(body)
+    return out
 
 
 def _template_escape(char: str, closed: bool) -> str:
@@ -63,7 +84,7 @@ def key(name: str) -> str:
     return name if _IDENTIFIER.match(name) else quote(name)
 
 
-def value(data: object, *, go_template: bool = False, indent: int = 0) -> str:
+def value(data: object, *, go_template: bool = False, indent: int = 0, secrets: Mapping[str, str] | None = None) -> str:
     """An HCL expression for a plain value (str, bool, int, float, list, mapping).
 
     Lists and objects are written one item a line; ``align`` then lines up the ``=`` signs.
@@ -73,20 +94,21 @@ def value(data: object, *, go_template: bool = False, indent: int = 0) -> str:
     if isinstance(data, int | float):
         return repr(data)
     if isinstance(data, str):
-        return quote(data, go_template=go_template)
+        return quote(data, go_template=go_template, secrets=secrets)
     pad = "  " * (indent + 1)
     end = "  " * indent
     if isinstance(data, Mapping):
         if not data:
             return "{}"
         lines = [
-            f"{pad}{key(str(k))} = {value(v, go_template=go_template, indent=indent + 1)}" for k, v in data.items()
+            f"{pad}{key(str(k))} = {value(v, go_template=go_template, indent=indent + 1, secrets=secrets)}"
+            for k, v in data.items()
         ]
         return "{\n" + "\n".join(lines) + f"\n{end}}}"
     if isinstance(data, Sequence):
         if not data:
             return "[]"
-        items = [f"{pad}{value(v, go_template=go_template, indent=indent + 1)}," for v in data]
+        items = [f"{pad}{value(v, go_template=go_template, indent=indent + 1, secrets=secrets)}," for v in data]
         return "[\n" + "\n".join(items) + f"\n{end}]"
     raise TypeError(f"no HCL form for {type(data).__name__}")
 
