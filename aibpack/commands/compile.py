@@ -92,6 +92,6 @@ def compile_many(templates: list[Path], dest: Destination, options: CompileOptio
 def compile_command(templates: tuple[Path, ...], output: str | None, **options: object) -> None:
     """Compile image templates to Packer HCL2 (never touches the network)."""
     dest = destination(output, len(templates))
-    code = compile_many(list(templates), dest, compile_options(**options))  # type: ignore[arg-type]
+    code = compile_many(list(templates), dest, compile_options(**options, assume_context=True))  # type: ignore[arg-type]
     if code:
         sys.exit(code if code != EXIT_OK else EXIT_USAGE)

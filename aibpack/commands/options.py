@@ -92,6 +92,7 @@ def compile_options(
     resource_group: str | None = None,
     location: str | None = None,
     subscription_id: str | None = None,
+    assume_context: bool = False,
 ) -> CompileOptions:
     load = LoadOptions(
         name=name,
@@ -101,5 +102,6 @@ def compile_options(
         subscription_id=subscription_id or os.environ.get("AZURE_SUBSCRIPTION_ID") or None,
         resource_group=resource_group,
         location=location,
+        assume_context=assume_context,
     )
     return CompileOptions(load=load, strict=strict, provisioners=tuple(provisioners), build=build_name)

@@ -50,7 +50,7 @@ def packer_validate(hcl: str, name: str, output_dir: Path, packer: str) -> tuple
 @template_options
 def validate_command(template: Path, run_packer: bool, packer_path: str, **options: object) -> None:
     """Check an image template as compile would, without writing anything."""
-    compile_opts = compile_options(**options)  # type: ignore[arg-type]
+    compile_opts = compile_options(**options, assume_context=True)  # type: ignore[arg-type]
     diagnostics = Diagnostics(strict=compile_opts.strict, file=str(template))
     try:
         compiled = compile_file(template, Path.cwd(), compile_opts, diagnostics)

@@ -9,7 +9,7 @@ document first, as the tutorials' ``sed`` did, and whatever placeholder is left 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,7 +19,7 @@ from aibpack.load import placeholders
 from aibpack.load.jsonc import parse_jsonc
 
 if TYPE_CHECKING:
-    from aibpack.load.arm import Evaluator
+    from aibpack.load.arm import DeploymentContext, Evaluator
 
 __all__ = ["LoadOptions", "LoadedTemplate", "load_document", "load_template"]
 
@@ -43,6 +43,8 @@ class LoadOptions:
     subscription_id: str | None = None  # for subscription(); the caller falls back to AZURE_SUBSCRIPTION_ID
     resource_group: str | None = None  # for resourceGroup().name
     location: str | None = None  # for resourceGroup().location
+    # compile/validate only: stand in for an unknown deployment context, with a warning where it lands
+    assume_context: bool = False
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,7 @@ def _from_deployment(document: dict, file: Path, options: LoadOptions, diagnosti
     """An ARM deployment template: resolve parameters, pick the image template, evaluate it."""
     # Imported here: a bare resource (the common case) never needs the expression evaluator.
     from aibpack.load import parameters as params_mod
-    from aibpack.load.arm import DeploymentContext, Evaluator
+    from aibpack.load.arm import Evaluator
 
     where = str(file)
     declared = params_mod.declare(document.get("parameters"), where)
@@ -137,7 +139,7 @@ def _from_deployment(document: dict, file: Path, options: LoadOptions, diagnosti
     evaluator = Evaluator(
         parameters=resolved,
         variables=variables,
-        context=DeploymentContext(options.subscription_id, options.resource_group, options.location),
+        context=_context(options),
         file=where,
     )
     candidates = _image_templates(document.get("resources"), evaluator)
@@ -146,6 +148,8 @@ def _from_deployment(document: dict, file: Path, options: LoadOptions, diagnosti
     path, raw, name = _choose(candidates, options.name, where)
     resource = evaluator.evaluate(raw, path)
     assert isinstance(resource, dict)
+    if options.assume_context:
+        _warn_assumed(resource, tuple(path), options, diagnostics)
     return LoadedTemplate(
         file=file,
         name=name,
@@ -153,6 +157,46 @@ def _from_deployment(document: dict, file: Path, options: LoadOptions, diagnosti
         resource_path=tuple(path),
         secure_values=evaluator.secure_values(),
     )
+
+
+# What compile assumes for a deployment context it cannot know offline; run and distribute never do.
+STAND_INS = {
+    "subscription_id": ("00000000-0000-0000-0000-000000000000", "subscription()", "set AZURE_SUBSCRIPTION_ID"),
+    "resource_group": ("aibpack-resource-group", "resourceGroup().name", "pass --resource-group NAME"),
+    "location": ("aibpack-location", "resourceGroup().location", "pass --location LOCATION"),
+}
+
+
+def _context(options: LoadOptions) -> DeploymentContext:
+    from aibpack.load.arm import DeploymentContext
+
+    def given_or_assumed(field_name: str) -> str | None:
+        value = getattr(options, field_name)
+        return value or (STAND_INS[field_name][0] if options.assume_context else None)
+
+    return DeploymentContext(*(given_or_assumed(f) for f in ("subscription_id", "resource_group", "location")))
+
+
+def _warn_assumed(resource: object, prefix: JsonPath, options: LoadOptions, diagnostics: Diagnostics) -> None:
+    """One warning per stand-in the template actually used, at the first place it landed."""
+    pending = {name: spec for name, spec in STAND_INS.items() if not getattr(options, name)}
+    for path, text in _strings(resource, prefix):
+        for name, (stand_in, what, hint) in list(pending.items()):
+            if stand_in in text:
+                diagnostics.warn(f"{what} is not known offline; assumed '{stand_in}' ({hint})", path)
+                del pending[name]
+
+
+def _strings(value: object, path: JsonPath) -> Iterator[tuple[JsonPath, str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(key, path)
+            yield from _strings(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, (*path, index))
 
 
 def _image_templates(resources: object, evaluator: Evaluator) -> list[_Candidate]:

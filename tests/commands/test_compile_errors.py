@@ -292,3 +292,42 @@ def test_unwritable_output_is_a_clean_error(tmp_path: Path) -> None:
     assert result.code == 2
     assert result.err.startswith(f"error: {template}: cannot write ")
     assert "Traceback" not in result.err and "internal error" not in result.err
+
+
+ARM_WITH_CONTEXT = {
+    "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+    "parameters": {"location": {"type": "string", "defaultValue": "[resourceGroup().location]"}},
+    "resources": [
+        {
+            **{k: v for k, v in BASE.items() if k != "location"},
+            "location": "[parameters('location')]",
+            "properties": {
+                **BASE["properties"],
+                "distribute": [
+                    {
+                        "type": "SharedImage",
+                        "runOutputName": "sig",
+                        "galleryImageId": "[resourceId('Microsoft.Compute/galleries/images', 'g', 'i')]",
+                    }
+                ],
+            },
+        }
+    ],
+}
+
+
+def test_unknown_deployment_context_is_assumed_with_warnings_by_compile(tmp_path: Path) -> None:
+    template = tmp_path / "arm.json"
+    template.write_text(json.dumps(ARM_WITH_CONTEXT), encoding="utf-8")
+    result = run(["compile", str(template), "-o", str(tmp_path / "out")])
+    assert result.code == 0, result.err
+    assert "resourceGroup().location is not known offline; assumed 'aibpack-location' (pass --location" in result.err
+    assert "subscription() is not known offline" in result.err and "resourceGroup().name" in result.err
+    given = run(
+        ["compile", str(template), "-o", str(tmp_path / "given"), "--resource-group", "rg1", "--location", "westus2"],
+    )
+    assert "not known offline" not in given.err.replace("subscription() is not known offline", "")
+    text = (tmp_path / "given" / "base.pkr.hcl").read_text(encoding="utf-8")
+    assert 'default     = "westus2"' in text
+    strict = run(["compile", str(template), "-o", str(tmp_path / "strict"), "--strict"])
+    assert strict.code == 2 and "--strict" in strict.err
