@@ -100,8 +100,8 @@ def build_plan(template: ImageTemplate, options: PlanOptions, diagnostics: Diagn
     provisioners = (
         deprovision.write_default(os),
         *customize,
-        *validators,
         *options.preserved,
+        *validators,
         deprovision.run_last(os),
     )
     return BuildPlan(
