@@ -7,7 +7,6 @@ AIB matched property names case-insensitively before api-version 2024-02-01 and 
 
 from __future__ import annotations
 
-import difflib
 import types
 import typing
 from typing import Any, Union, get_args, get_origin
@@ -97,6 +96,8 @@ def _walk_model(model: type[BaseModel], data: dict[str, Any], path: JsonPath, lo
 
 
 def _report_unknown(name: str, known: list[str], path: JsonPath, diag: Diagnostics) -> None:
+    import difflib  # only on this rare path
+
     hint = difflib.get_close_matches(name, known, n=1, cutoff=0.6) or [k for k in known if k.lower() == name.lower()]
     message = f"unknown property '{name}'; ignored"
     if hint:

@@ -7,6 +7,7 @@ Rendering is pure (no I/O besides reading the templates); ``hcl.align`` makes th
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -29,6 +30,17 @@ def templates_dir() -> Path:
     raise FileNotFoundError("aibpack's templates/ directory is missing from this installation")
 
 
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """Compiled templates kept between runs (like ``__pycache__``): compile stays fast. None if not writable."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    directory = Path(base) / "aibpack" / f"jinja-{__version__}"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return jinja2.FileSystemBytecodeCache(str(directory))
+
+
 @functools.cache
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
@@ -38,6 +50,7 @@ def _environment() -> jinja2.Environment:
         keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined,
         autoescape=False,
+        bytecode_cache=_bytecode_cache(),
     )
     env.filters["hcl"] = lambda data, indent=0, secrets=None: expression(data, indent=indent, secrets=secrets)
     env.filters["block"] = lambda block, indent=0, secrets=None: block_text(block, indent, secrets)
