@@ -280,7 +280,7 @@ def packer_variables(
         "build_resource_group_name": staging.name,
         "managed_image_name": image.name,
         "managed_image_resource_group_name": image.resource_group if image.target_index is not None else staging.name,
-        "run_tags": _hcl_map(staging.resource_tags),
+        "run_tags": _hcl_map({**staging.resource_tags, **_direct_target_tags(compiled, image.target_index)}),
     }
     cloud = environ.get("AIBPACK_CLOUD")
     if cloud in PACKER_CLOUD_NAMES:
@@ -304,6 +304,13 @@ def on_error_mode(options: RunOptions, compiled: Compiled) -> str:
 
 def build_timeout_minutes(compiled: Compiled) -> int:
     return compiled.template.properties.build_timeout_in_minutes or DEFAULT_TIMEOUT_MINUTES
+
+
+def _direct_target_tags(compiled: Compiled, target_index: int | None) -> dict[str, str]:
+    """The artifactTags of the ManagedImage target Packer builds directly: Packer applies them at creation."""
+    if target_index is None:
+        return {}
+    return dict(compiled.template.properties.distribute[target_index].artifact_tags)
 
 
 def build_stage(
@@ -358,6 +365,7 @@ def distribute(ctx: AzureContext, compiled: Compiled, artifact: Artifact, report
         image_id,
         build_location=compiled.template.location,
         run_tags={"createdBy": "aibpack"},
+        tagged_by_packer=True,
     )
     report.run_outputs = [output.to_dict() for output in outputs]
     failed = [output.run_output_name for output in outputs if not output.succeeded]

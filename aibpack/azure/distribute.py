@@ -116,8 +116,13 @@ def distribute_all(
     build_location: str,
     run_tags: Mapping[str, str],
     max_workers: int | None = None,
+    tagged_by_packer: bool = False,
 ) -> list[RunOutput]:
-    """Deliver the managed image ``artifact_id`` to every target of ``template``; results in template order."""
+    """Deliver the managed image ``artifact_id`` to every target of ``template``; results in template order.
+
+    ``tagged_by_packer``: the image Packer built already carries its target's tags (``run`` passes them to
+    Packer), so that target needs no call at all.
+    """
     targets = list(template.properties.distribute)
     if not targets:
         return []
@@ -127,7 +132,9 @@ def distribute_all(
         if target.type == "SharedImage":
             jobs.append(lambda t=target: _shared_image(ctx, template, t, artifact_id, run_tags))
         elif target.type == "ManagedImage":
-            jobs.append(lambda t=target: _managed_image(ctx, t, artifact_id, build_location, run_tags))
+            jobs.append(
+                lambda t=target: _managed_image(ctx, t, artifact_id, build_location, run_tags, tagged_by_packer)
+            )
         else:
             jobs.append(lambda t=target: _vhd(ctx, t, artifact_id, run_tags))
     with ThreadPoolExecutor(max_workers=max_workers or len(jobs), thread_name_prefix="aibpack-dist") as pool:
@@ -289,6 +296,7 @@ def _managed_image(
     artifact_id: str,
     build_location: str,
     run_tags: Mapping[str, str],
+    tagged_by_packer: bool = False,
 ) -> RunOutput:
     from azure.mgmt.compute.models import (
         CreationData,
@@ -307,8 +315,9 @@ def _managed_image(
     tags = _tags(run_tags, target)
     out = RunOutput(target.run_output_name, "ManagedImage", artifact_id=target.image_id)
     if target.image_id.lower() == artifact_id.lower():
-        # Packer wrote it here already: nothing to copy, only the artifact tags.
-        dest_compute.images.begin_update(dest.resource_group, dest.name, ImageUpdate(tags=tags)).result()
+        # Packer wrote it here already: nothing to copy, at most the artifact tags to apply.
+        if not tagged_by_packer:
+            dest_compute.images.begin_update(dest.resource_group, dest.name, ImageUpdate(tags=tags)).result()
         out.regions, out.provisioning_state = [RegionStatus(target.location, "Completed")], "Succeeded"
         return out
 

@@ -272,3 +272,29 @@ def test_failed_replication_fails_the_run_marks_the_target_and_cleans_up(run_env
     assert states == {"mi": "Succeeded", "sig": "Failed"}
     assert outputs["stagingDeleted"] is True
     assert run_env.staging_groups() == []
+
+
+def test_artifact_tags_of_the_image_packer_builds_are_set_by_packer(run_env: RunEnv) -> None:
+    template = run_env.template(
+        distribute=[
+            {
+                "type": "ManagedImage",
+                "imageId": run_env.image_id(),
+                "location": LOCATION,
+                "runOutputName": "mi",
+                "artifactTags": {"os": "ubuntu", "team": "platform"},
+            }
+        ]
+    )
+    code, err, outputs = _run(run_env, template)
+
+    assert outputs["runOutputs"][0]["provisioningState"] == "Succeeded"
+
+    assert code == 0, err
+    build = run_env.builds()[0]
+    run_tags = next(a for a in build["argv"] if a.startswith("run_tags="))
+    assert '"os" = "ubuntu"' in run_tags and '"team" = "platform"' in run_tags
+    tags = run_env.fake.resource(run_env.image_id())["tags"]
+    assert tags["os"] == "ubuntu" and tags["createdBy"] == "aibpack"
+    # No call after the build touches the image Packer created and tagged.
+    assert not [r for r in run_env.fake.requests if r[0] == "PATCH" and "/images/" in r[1]]
