@@ -98,7 +98,6 @@ def build_plan(template: ImageTemplate, options: PlanOptions, diagnostics: Diagn
         remote += more
     _warn_unmapped(template, diagnostics)
     provisioners = (
-        deprovision.write_default(os),
         *customize,
         *options.preserved,
         *validators,

@@ -1,7 +1,7 @@
 """AIB's hidden last step, made visible: generalize the VM so the image can be deployed.
 
-As in AIB, the default script is written to a well-known path first, a customizer may overwrite it, and
-the file found there is run last.
+As in AIB, the script at a well-known path is run last: the one a customizer wrote there, else AIB's
+default, written just before.
 """
 
 from __future__ import annotations
@@ -48,26 +48,28 @@ WINDOWS_DEFAULT = [
 ]
 
 
-def write_default(os: OsType) -> Block:
-    """The first provisioner: the default deprovisioning script, which a later step may replace."""
-    if os == "Windows":
-        lines = [f"Set-Content -LiteralPath '{WINDOWS_SCRIPT}' -Value @'", *WINDOWS_DEFAULT, "'@"]
-        return _block("powershell", "aibpack: default deprovisioning script", lines)
-    lines = [f"cat > {LINUX_SCRIPT} <<'AIBPACK_DEPROVISION'", *LINUX_DEFAULT, "AIBPACK_DEPROVISION"]
-    return _block("shell", "aibpack: default deprovisioning script", lines)
-
-
 def run_last(os: OsType) -> Block:
-    """The last provisioner: run whatever deprovisioning script is in place."""
+    """The last provisioner: the deprovisioning script a customizer wrote, else AIB's default, then run it."""
     if os == "Windows":
-        return _block("powershell", "aibpack: deprovision (sysprep)", [f"& '{WINDOWS_SCRIPT}'"])
-    return _block(
-        "shell",
-        "aibpack: deprovision (waagent)",
-        [f"sudo sh {LINUX_SCRIPT}"],
-        # The build user is gone after deprovision+user, so Packer must not try to remove its temp script.
-        Attribute("skip_clean", True),
-    )
+        lines = [
+            f"if (-not (Test-Path -LiteralPath '{WINDOWS_SCRIPT}')) {{",
+            f"Set-Content -LiteralPath '{WINDOWS_SCRIPT}' -Value @'",
+            *WINDOWS_DEFAULT,
+            "'@",
+            "}",
+            f"& '{WINDOWS_SCRIPT}'",
+        ]
+        return _block("powershell", "aibpack: deprovision (sysprep)", lines)
+    lines = [
+        f"if [ ! -f {LINUX_SCRIPT} ]; then",
+        f"cat > {LINUX_SCRIPT} <<'AIBPACK_DEPROVISION'",
+        *LINUX_DEFAULT,
+        "AIBPACK_DEPROVISION",
+        "fi",
+        f"sudo sh {LINUX_SCRIPT}",
+    ]
+    # The build user is gone after deprovision+user, so Packer must not try to remove its temp script.
+    return _block("shell", "aibpack: deprovision (waagent)", lines, Attribute("skip_clean", True))
 
 
 def _block(kind: str, name: str, lines: list[str], *extra: Attribute) -> Block:

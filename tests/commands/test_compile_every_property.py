@@ -30,7 +30,6 @@ def test_every_property_compiles_and_validates(tmp_path: Path, packer_bin: str) 
     steps = provisioners(text)
     names = [decode_literal(body["name"]) for _, body in steps]
     assert names == [
-        "aibpack: default deprovisioning script",
         "tricky",
         "remote",
         "file",
@@ -39,12 +38,12 @@ def test_every_property_compiles_and_validates(tmp_path: Path, packer_bin: str) 
         "vfile",
         "aibpack: deprovision (waagent)",
     ]
-    assert shell_lines(steps[1][1]) == [
+    assert shell_lines(steps[0][1]) == [
         "echo '${HOME} $${x} %{y} \"q\" back\\\\slash\ttab é'",
         "EOT",
         "echo trailing\\\\",
     ]
-    remote = shell_lines(steps[2][1])
+    remote = shell_lines(steps[1][1])
     assert "https://example.com/x.sh" in remote[0]
     assert remote[1].startswith("echo 'ade4c5214c3c675e92c66e2d067a870c5b81b9844b3de3cc72c49ff36425fc93  ")
     for command in (["fmt", "-check", "every-prop.pkr.hcl"], ["validate", "every-prop.pkr.hcl"]):

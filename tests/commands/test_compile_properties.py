@@ -71,7 +71,7 @@ def test_strings_survive_compile(lines: list[str], name: str, tags: dict[str, st
     data = _template(lines, name, tags, uri_path)
     hcl = _compile(data)
     steps = provisioners(hcl)
-    kind, body = steps[1]
+    kind, body = steps[0]
     assert kind == "shell"
     assert (
         shell_lines(body) == [part for line in lines for part in line.split("\n")]
@@ -81,7 +81,7 @@ def test_strings_survive_compile(lines: list[str], name: str, tags: dict[str, st
     expected_name = name or "properties.customize[0]"
     assert decode_literal(body["name"]) == expected_name
     # The URI reaches curl as one shell word.
-    curl = shell_lines(steps[2][1])[0]
+    curl = shell_lines(steps[1][1])[0]
     assert "https://example.com/" + uri_path in _shell_words(curl)
     tag_blocks = source(hcl).get("azure_tag", [])
     assert {provisioner_value(b["name"]): provisioner_value(b["value"]) for b in tag_blocks} == tags

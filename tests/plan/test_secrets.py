@@ -49,8 +49,8 @@ def test_secure_values_become_sensitive_variables(tmp_path: Path, packer_bin: st
     for name in ('"secret_1"', '"secret_2"'):
         assert variables[name]["sensitive"] is True and variables[name]["default"] == '""'
     steps = provisioners(text)
-    assert decode_literal(steps[1][1]["inline"][0]).startswith("export TOKEN=")
-    assert "${var.secret_" in steps[1][1]["inline"][0] and "\\u0024${var.secret_" in steps[1][1]["inline"][0]
-    assert "${var.secret_" in steps[2][1]["inline"][0]
+    assert decode_literal(steps[0][1]["inline"][0]).startswith("export TOKEN=")
+    assert "${var.secret_" in steps[0][1]["inline"][0] and "\\u0024${var.secret_" in steps[0][1]["inline"][0]
+    assert "${var.secret_" in steps[1][1]["inline"][0]
     checked = subprocess.run([packer_bin, "validate", out.name], cwd=tmp_path, capture_output=True, text=True)
     assert checked.returncode == 0, checked.stdout

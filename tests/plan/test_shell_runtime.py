@@ -44,12 +44,18 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(home / name)], check=True)
     (home / "authorized_keys").write_text((home / "client.pub").read_text())
     Path("/run/sshd").mkdir(exist_ok=True)
+    fakebin = home / "bin"
+    fakebin.mkdir()
+    waagent = fakebin / "waagent"
+    waagent.write_text('#!/bin/sh\n[ "$1" = -version ] && exit 0\necho "FAKE-WAAGENT $*"\n')
+    waagent.chmod(0o755)
     port = _free_port()
     config = home / "sshd_config"
     config.write_text(
         f"Port {port}\nListenAddress 127.0.0.1\nHostKey {home / 'host'}\nPidFile {home / 'sshd.pid'}\n"
         f"AuthorizedKeysFile {home / 'authorized_keys'}\nPermitRootLogin prohibit-password\n"
         "PasswordAuthentication no\nUsePAM no\nStrictModes no\nSubsystem sftp internal-sftp\n"
+        f"SetEnv PATH={fakebin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
     )
     proc = subprocess.Popen([binary, "-D", "-e", "-f", str(config)], stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 10
@@ -64,8 +70,9 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]
     proc.wait(timeout=10)
 
 
-def _runnable(hcl: str, port: int, key: Path) -> str:
-    """The compiled build on a null source that reaches this machine over SSH, minus the final deprovision."""
+def _runnable(hcl: str, port: int, key: Path, keep_deprovision: bool = False) -> str:
+    """The compiled build on a null source that reaches this machine over SSH (as root, so without sudo);
+    the final deprovision step is left out unless ``keep_deprovision``."""
     null_source = (
         'source "null" "vm" {\n'
         f'  ssh_host             = "127.0.0.1"\n  ssh_port             = {port}\n'
@@ -75,6 +82,8 @@ def _runnable(hcl: str, port: int, key: Path) -> str:
     text, count = re.subn(r'source "azure-arm" "[^"]+" \{.*?\n\}\n', null_source, hcl, flags=re.S)
     assert count == 1
     text = re.sub(r'sources = \["source\.azure-arm\.[^"]+"\]', 'sources = ["source.null.vm"]', text)
+    if keep_deprovision:
+        return text.replace('"sudo sh /tmp/DeprovisioningScript.sh"', '"sh /tmp/DeprovisioningScript.sh"')
     text, count = re.subn(
         r'\n  provisioner "shell" \{\n    name\s+= "aibpack: deprovision \(waagent\)".*?\n  \}\n',
         "\n",
@@ -122,3 +131,50 @@ def test_compiled_shell_lines_print_what_the_template_says(
             text = fields[4].split("null.vm: ", 1)[1]
             printed.append(text.replace("%!(PACKER_COMMA)", ",").replace("\\n", "\n"))
     assert printed == [*TRICKY, "single ${NOT_EXPANDED} {{ .Vars }}"]
+
+
+def _build(template: dict, tmp_path: Path, port: int, key: Path, packer_bin: str, **kw: bool) -> list[str]:
+    """Compile ``template``, build it over SSH, return what the provisioners printed."""
+    tmp_path.mkdir()
+    source = tmp_path / "t.json"
+    source.write_text(json.dumps(template), encoding="utf-8")
+    assert run(["compile", str(source), "-o", str(tmp_path / "t.pkr.hcl")]).code == 0
+    build = tmp_path / "build.pkr.hcl"
+    build.write_text(_runnable((tmp_path / "t.pkr.hcl").read_text(encoding="utf-8"), port, key, **kw))
+    result = subprocess.run(
+        [packer_bin, "build", "-color=false", "-machine-readable", build.name],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    return [line.split("null.vm: ", 1)[1] for line in result.stdout.splitlines() if ",ui,message," in line]
+
+
+def test_deprovision_runs_the_default_script_or_the_one_a_customizer_wrote(
+    sshd: tuple[int, Path], packer_bin: str, tmp_path: Path
+) -> None:
+    port, key = sshd
+    script = Path("/tmp/DeprovisioningScript.sh")
+    script.unlink(missing_ok=True)
+    template = {
+        "location": "westus2",
+        "properties": {
+            "source": {"type": "PlatformImage", "publisher": "Canonical", "offer": "o", "sku": "s"},
+            "customize": [{"type": "Shell", "name": "work", "inline": ["echo customizing"]}],
+            "distribute": [{"type": "VHD", "runOutputName": "vhd", "uri": "https://a.blob.core.windows.net/c/i.vhd"}],
+        },
+    }
+    try:
+        printed = _build(template, tmp_path / "default", port, key, packer_bin, keep_deprovision=True)
+        assert printed == ["customizing", "FAKE-WAAGENT -force -deprovision+user"]
+        script.unlink()
+        template["properties"]["customize"].append(
+            {"type": "Shell", "name": "mine", "inline": [f"echo 'echo MY-DEPROVISION' > {script}"]}
+        )
+        printed = _build(template, tmp_path / "override", port, key, packer_bin, keep_deprovision=True)
+        assert printed == ["customizing", "MY-DEPROVISION"]
+    finally:
+        script.unlink(missing_ok=True)
