@@ -58,11 +58,6 @@ class Parameters:
     declared: Mapping[str, Parameter] = field(default_factory=dict)
     given: Mapping[str, object] = field(default_factory=dict)
 
-    @property
-    def secure_names(self) -> frozenset[str]:
-        """Declared names of secureString/secureObject parameters, whose values must stay out of logs."""
-        return frozenset(p.name for p in self.declared.values() if p.secure)
-
 
 def declare(section: object, file: str) -> dict[str, Parameter]:
     """Read a template's ``parameters`` section; a malformed declaration is an error at its path."""

@@ -56,4 +56,3 @@ Customizer = Annotated[
     Field(discriminator="type"),
 ]
 Validator = Annotated[ShellStep | PowerShellStep | FileStep, Field(discriminator="type")]
-ScriptStep = ShellStep | PowerShellStep

@@ -120,13 +120,6 @@ class BuildOutput:
             self.errors.append(BuildError(event.target, ",".join(event.data)))
         return []
 
-    def artifacts_by_target(self) -> dict[str, list[Artifact]]:
-        """Artifacts grouped by the build that produced them, in stream order."""
-        grouped: dict[str, list[Artifact]] = {}
-        for artifact in self.artifacts:
-            grouped.setdefault(artifact.target, []).append(artifact)
-        return grouped
-
     def failure_messages(self) -> list[str]:
         """Why the build failed: the ``error`` records, else (a template error) the ``ui,error`` text."""
         if self.errors:

@@ -117,7 +117,7 @@ def test_real_null_artifact(captured: dict[str, Any]) -> None:
     assert out.artifacts == [
         Artifact("fnoeding.null", "Null", "Did not export anything. This is the null builder", (), "null.x")
     ]
-    assert out.artifacts_by_target() == {"null.x": out.artifacts}
+    assert {a.target for a in out.artifacts} == {"null.x"}
     assert out.errors == [] and out.error_count is None
     assert out.raw_lines == []
 
@@ -246,7 +246,7 @@ def test_artifact_files_and_several_targets() -> None:
         Artifact("mitchellh.post-processor.manifest", "m", "", ("out/first.json", "out/second,file.json"), "a.x"),
         Artifact("fnoeding.null", "", "", (), "b.y"),
     ]
-    assert list(out.artifacts_by_target()) == ["a.x", "b.y"]
+    assert [a.target for a in out.artifacts] == ["a.x", "b.y"]
 
 
 def test_artifact_without_end_is_not_recorded() -> None:
