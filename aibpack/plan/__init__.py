@@ -170,6 +170,24 @@ def _warn_unmapped(template: ImageTemplate, diagnostics: Diagnostics) -> None:
                 )
     if props.auto_run is not None and props.auto_run.state == "Enabled":
         diagnostics.warn("autoRun has no meaning for aibpack: builds run when you run them", ("properties", "autoRun"))
+    validate = props.validate_
+    if validate is not None and validate.in_vm_validations and validate.continue_distribute_on_failure:
+        diagnostics.warn(
+            "not honoured: Packer stops at the first failing provisioner, so a failed validation leaves no image "
+            "to distribute",
+            ("properties", "validate", "continueDistributeOnFailure"),
+        )
+    handling = props.error_handling
+    if (
+        validate is not None
+        and validate.in_vm_validations
+        and handling.on_validation_error != handling.on_customizer_error
+    ):
+        diagnostics.warn(
+            f"Packer has one -on-error for every provisioner: validations follow onCustomizerError "
+            f"({handling.on_customizer_error})",
+            ("properties", "errorHandling", "onValidationError"),
+        )
     if props.validate_ is not None and props.validate_.source_validation_only:
         diagnostics.warn(
             "sourceValidationOnly is not supported: the customize steps run as usual",

@@ -17,6 +17,8 @@ def test_every_property_compiles_and_validates(tmp_path: Path, packer_bin: str) 
     # Properties with no Packer meaning are named, never dropped silently.
     assert "properties.optimize.vmBoot: AIB's image optimization has no Packer equivalent" in result.err
     assert "properties.vmProfile.vnetConfig.containerInstanceSubnetId: the build VM gets no public IP" in result.err
+    assert "properties.validate.continueDistributeOnFailure: not honoured" in result.err
+    assert "properties.errorHandling.onValidationError: Packer has one -on-error" in result.err
     text = (tmp_path / "every-prop.pkr.hcl").read_text(encoding="utf-8")
     src = source(text)
     assert decode_literal(src["image_publisher"]) == "SUSE"
