@@ -9,7 +9,8 @@ from pathlib import Path
 from aibpack.errors import AibpackError, Diagnostics
 from aibpack.load import LoadOptions, load_template
 from aibpack.model import ImageTemplate, parse_template
-from aibpack.plan import BuildPlan, PlanOptions, build_plan
+from aibpack.plan import RESERVED_VARIABLES, BuildPlan, PlanOptions, build_plan
+from aibpack.plan.build import Attribute, Expr, RawBlock, Variable
 from aibpack.render import render
 from aibpack.render.hcl import safe_identifier
 
@@ -60,9 +61,9 @@ def compile_file(path: Path, output_dir: Path, options: CompileOptions, diagnost
 
 @dataclass(frozen=True)
 class _Preserved:
-    blocks: tuple = ()
-    variables: tuple = ()
-    locals: tuple = ()
+    blocks: tuple[RawBlock, ...] = ()
+    variables: tuple[Variable, ...] = ()
+    locals: tuple[Attribute, ...] = ()
 
 
 def _preserved(options: CompileOptions, output_dir: Path, name: str, diagnostics: Diagnostics) -> _Preserved:
@@ -70,10 +71,10 @@ def _preserved(options: CompileOptions, output_dir: Path, name: str, diagnostics
     if not options.provisioners:
         return _Preserved()
     from aibpack.packer.legacy import load_provisioners
-    from aibpack.plan import RESERVED_VARIABLES
-    from aibpack.plan.build import Attribute, Expr, RawBlock, Variable
 
-    blocks, variables, locals_ = [], [], []
+    blocks: list[RawBlock] = []
+    variables: list[Variable] = []
+    locals_: list[Attribute] = []
     for file in options.provisioners:
         kept = load_provisioners(
             file,

@@ -355,6 +355,7 @@ def distribute(ctx: AzureContext, compiled: Compiled, artifact: Artifact, report
     A target that fails is reported as Failed without losing the others; the run then fails (exit 1).
     """
     from aibpack.azure.distribute import distribute_all
+    from aibpack.azure.staging import AIBPACK_TAGS
     from aibpack.packer.machine import parse_azure_artifact
 
     details = parse_azure_artifact(artifact.string)
@@ -364,7 +365,7 @@ def distribute(ctx: AzureContext, compiled: Compiled, artifact: Artifact, report
         compiled.template,
         image_id,
         build_location=compiled.template.location,
-        run_tags={"createdBy": "aibpack"},
+        run_tags=AIBPACK_TAGS,
         tagged_by_packer=True,
     )
     report.run_outputs = [output.to_dict() for output in outputs]

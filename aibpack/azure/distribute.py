@@ -22,6 +22,7 @@ from aibpack.errors import EXIT_USAGE, AibpackError
 from aibpack.model.resource_id import ResourceId, parse_id
 
 from .clients import AzureContext, describe_error
+from .staging import AIBPACK_TAGS
 
 if TYPE_CHECKING:
     from aibpack.model.distribute import ManagedImageTarget, SharedImageTarget, VhdTarget
@@ -395,7 +396,7 @@ def _temp_disk_from_image(ctx: AzureContext, group: str, source: Any, image_id: 
         hyper_v_generation=source.hyper_v_generation,
         os_type=source.storage_profile.os_disk.os_type,
         creation_data=CreationData(create_option="FromImage", image_reference=ImageDiskReference(id=image_id)),
-        tags={"createdBy": "aibpack"},
+        tags=dict(AIBPACK_TAGS),
     )
     ctx.compute.disks.begin_create_or_update(group, name, disk).result()
     return name

@@ -23,6 +23,8 @@ TAG_CREATED_BY = "createdBy"
 TAG_TEMPLATE = "imageTemplateName"
 TAG_RUN_ID = "aibpackRunId"
 TAG_CREATED_AT = "aibpackCreatedAt"
+# Marks what aibpack created in Azure (staging groups, temporary disks, gallery versions).
+AIBPACK_TAGS = {TAG_CREATED_BY: CREATED_BY}
 MAX_GROUP_NAME = 90
 # Delete dependents before what they depend on (VM before NIC before VNet; version before definition).
 _DELETE_ORDER = {

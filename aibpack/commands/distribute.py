@@ -73,6 +73,7 @@ def distribute_command(
 ) -> None:
     """Deliver an existing managed image to every distribute target of TEMPLATE, in parallel."""
     from aibpack.azure.distribute import check_distributable, distribute_all
+    from aibpack.azure.staging import AIBPACK_TAGS
     from aibpack.model.resource_id import parse_id
 
     image = load_template(template, options)
@@ -93,7 +94,7 @@ def distribute_command(
         from aibpack.azure.clients import describe_error
 
         raise AibpackError(f"--artifact {artifact}: {describe_error(exc)}", exit_code=EXIT_FAILED) from None
-    outputs = distribute_all(ctx, image, artifact, build_location=location, run_tags={"createdBy": "aibpack"})
+    outputs = distribute_all(ctx, image, artifact, build_location=location, run_tags=AIBPACK_TAGS)
     failed = [o for o in outputs if not o.succeeded]
     result = {
         "template": str(template),

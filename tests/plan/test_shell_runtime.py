@@ -16,6 +16,8 @@ import pytest
 from support.cli import run
 from support.tools import require_tool
 
+from aibpack.packer.machine import parse_line
+
 TRICKY = [
     "dollar-brace ${HOME} and $${x} and $$${y}",
     "percent-brace %{ for } and %%{z}",
@@ -110,26 +112,7 @@ def test_compiled_shell_lines_print_what_the_template_says(
             "distribute": [{"type": "VHD", "runOutputName": "vhd", "uri": "https://a.blob.core.windows.net/c/i.vhd"}],
         },
     }
-    source = tmp_path / "tricky.json"
-    source.write_text(json.dumps(template), encoding="utf-8")
-    assert run(["compile", str(source), "-o", str(tmp_path / "tricky.pkr.hcl")]).code == 0
-    build = tmp_path / "build.pkr.hcl"
-    build.write_text(_runnable((tmp_path / "tricky.pkr.hcl").read_text(encoding="utf-8"), port, key))
-    result = subprocess.run(
-        [packer_bin, "build", "-color=false", "-machine-readable", build.name],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout[-3000:]
-    printed = []
-    for line in result.stdout.splitlines():
-        fields = line.split(",", 4)
-        if len(fields) == 5 and fields[2:4] == ["ui", "message"] and "null.vm: " in fields[4]:
-            text = fields[4].split("null.vm: ", 1)[1]
-            printed.append(text.replace("%!(PACKER_COMMA)", ",").replace("\\n", "\n"))
+    printed = _build(template, tmp_path / "tricky", port, key, packer_bin)
     assert printed == [*TRICKY, "single ${NOT_EXPANDED} {{ .Vars }}"]
 
 
@@ -150,7 +133,12 @@ def _build(template: dict, tmp_path: Path, port: int, key: Path, packer_bin: str
         check=False,
     )
     assert result.returncode == 0, result.stdout[-3000:]
-    return [line.split("null.vm: ", 1)[1] for line in result.stdout.splitlines() if ",ui,message," in line]
+    events = [parse_line(line) for line in result.stdout.splitlines()]
+    return [
+        event.data[1].split("null.vm: ", 1)[1]
+        for event in events
+        if event is not None and event.type == "ui" and event.data[:1] == ("message",)
+    ]
 
 
 def test_deprovision_runs_the_default_script_or_the_one_a_customizer_wrote(
