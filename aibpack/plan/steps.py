@@ -184,14 +184,14 @@ def _slug(path: JsonPath) -> str:
     return "-".join(str(p) for p in path[1:]).replace("inVMValidations", "validate")
 
 
-def is_remote(uri: str) -> bool:
+def _is_remote(uri: str) -> bool:
     return urlparse(uri).scheme.lower() in ("http", "https")
 
 
 def _local_file(uri: str, checksum: str, path: JsonPath, ctx: StepContext) -> Expr | None:
     """The HCL path of a local script/file (verified), or None when ``uri`` is remote and not staged."""
     staged = ctx.staged.get(uri)
-    if staged is None and is_remote(uri):
+    if staged is None and _is_remote(uri):
         return None
     if staged is not None:
         file = staged

@@ -54,7 +54,7 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["hcl"] = lambda data, indent=0, secrets=None: expression(data, indent=indent, secrets=secrets)
     env.filters["block"] = lambda block, indent=0, secrets=None: block_text(block, indent, secrets)
-    env.filters["comment"] = comment_text
+    env.filters["comment"] = hcl.comment
     return env
 
 
@@ -90,11 +90,6 @@ def block_text(block: Block | RawBlock, indent: int, secrets: Mapping[str, str] 
         lines.append(block_text(nested, indent + 1, secrets))
     lines.append(f"{pad}}}")
     return "\n".join(lines)
-
-
-def comment_text(text: str) -> str:
-    """``text`` made safe for a ``#`` comment: control characters shown escaped."""
-    return hcl.quote(text)[1:-1].replace("$${", "${").replace("%%{", "%{")
 
 
 def render(plan: BuildPlan) -> str:

@@ -79,6 +79,11 @@ def _template_escape(char: str, closed: bool) -> str:
     return f"{char}{char}{{" if closed else f"{char}\\u007B"
 
 
+def comment(text: str) -> str:
+    """``text`` made safe for a ``#`` comment: it cannot end the line early (control characters escaped)."""
+    return "".join(_escape_char(char) for char in text)
+
+
 def key(name: str) -> str:
     """An object key: bare when it is an identifier, else quoted."""
     return name if _IDENTIFIER.match(name) else quote(name)
