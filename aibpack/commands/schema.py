@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 
 import click
+from pydantic import TypeAdapter
 
-from aibpack.model import ImageTemplate
+from aibpack.model.template import ImageTemplate
 
 
 def template_schema() -> dict[str, object]:
-    schema = ImageTemplate.model_json_schema(by_alias=True)
+    schema = TypeAdapter(ImageTemplate).json_schema(by_alias=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "Microsoft.VirtualMachineImages/imageTemplates (as accepted by aibpack)"
     return schema

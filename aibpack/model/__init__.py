@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic_core import ValidationError
 
 from aibpack.errors import AibpackError, Diagnostics, JsonPath
 from aibpack.model import rules
+from aibpack.model.core import core_schema, validator
 from aibpack.model.normalize import case_insensitive, normalize
 from aibpack.model.template import ImageTemplate
 
@@ -21,9 +22,9 @@ def parse_template(resource: dict[str, Any], diagnostics: Diagnostics) -> ImageT
     """
     api_version = resource.get("apiVersion")
     loose = case_insensitive(api_version if isinstance(api_version, str) else "")
-    data = normalize(ImageTemplate, resource, loose_case=loose, diagnostics=diagnostics)
+    data = normalize(core_schema(), resource, loose_case=loose, diagnostics=diagnostics)
     try:
-        template = ImageTemplate.model_validate(data)
+        template = validator().validate_python(data)
     except ValidationError as exc:
         raise _first_error(exc, data) from None
     rules.check(template)
@@ -77,8 +78,8 @@ def _message(error: Any) -> str:
         "bool_parsing",
         "list_type",
         "dict_type",
-        "model_type",
-        "model_attributes_type",
+        "dataclass_type",
+        "dataclass_args_type",
         "int_from_float",
     ):
         expected = {
@@ -87,7 +88,7 @@ def _message(error: Any) -> str:
             "bool": "true or false",
             "list": "an array",
             "dict": "an object",
-            "model": "an object",
+            "dataclass": "an object",
         }[kind.split("_")[0]]
         return f"expected {expected}, got {_json_type(error.get('input'))}"
     return str(error["msg"])

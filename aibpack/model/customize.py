@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import field
 from typing import Annotated, Literal
 
-from pydantic import Field
-
-from aibpack.model.base import AibModel
+from aibpack.model.base import AibModel, constraint
 
 
 class _Step(AibModel):
@@ -47,12 +46,10 @@ class WindowsRestartStep(_Step):
 class WindowsUpdateStep(_Step):
     type: Literal["WindowsUpdate"]
     search_criteria: str = ""
-    filters: list[str] = Field(default_factory=list)
-    update_limit: int = Field(default=0, ge=0)
+    filters: list[str] = field(default_factory=list)
+    update_limit: Annotated[int, constraint(ge=0)] = 0
 
 
-Customizer = Annotated[
-    ShellStep | PowerShellStep | FileStep | WindowsRestartStep | WindowsUpdateStep,
-    Field(discriminator="type"),
-]
-Validator = Annotated[ShellStep | PowerShellStep | FileStep, Field(discriminator="type")]
+# Tagged by ``type`` where they are used: ``Annotated[Customizer, tagged_by("type")]``.
+Customizer = ShellStep | PowerShellStep | FileStep | WindowsRestartStep | WindowsUpdateStep
+Validator = ShellStep | PowerShellStep | FileStep

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import field
 from typing import Annotated, Literal
 
-from pydantic import Field
-
-from aibpack.model.base import AibModel
+from aibpack.model.base import AibModel, constraint, tagged_by
 
 RUN_OUTPUT_NAME = r"^[A-Za-z0-9\-_.]{1,64}$"
 StorageAccountType = Literal["Standard_LRS", "Standard_ZRS", "Premium_LRS"]
 
 
 class _Target(AibModel):
-    run_output_name: str = Field(pattern=RUN_OUTPUT_NAME)
-    artifact_tags: dict[str, str] = Field(default_factory=dict)
+    run_output_name: Annotated[str, constraint(pattern=RUN_OUTPUT_NAME)]
+    artifact_tags: dict[str, str] = field(default_factory=dict)
 
 
 class ManagedImageTarget(_Target):
@@ -25,20 +24,20 @@ class ManagedImageTarget(_Target):
 
 class TargetRegion(AibModel):
     name: str
-    replica_count: int = Field(default=1, ge=1)
+    replica_count: Annotated[int, constraint(ge=1)] = 1
     storage_account_type: StorageAccountType = "Standard_LRS"
 
 
 class LatestVersioning(AibModel):
     scheme: Literal["Latest"]
-    major: int = Field(default=-1, ge=-1)
+    major: Annotated[int, constraint(ge=-1)] = -1
 
 
 class SourceVersioning(AibModel):
     scheme: Literal["Source"]
 
 
-Versioning = Annotated[LatestVersioning | SourceVersioning, Field(discriminator="scheme")]
+Versioning = LatestVersioning | SourceVersioning
 
 
 class SharedImageTarget(_Target):
@@ -48,7 +47,7 @@ class SharedImageTarget(_Target):
     replication_regions: list[str] | None = None
     storage_account_type: StorageAccountType | None = None
     exclude_from_latest: bool = False
-    versioning: Versioning | None = None
+    versioning: Annotated[Versioning, tagged_by("scheme")] | None = None
     replication_mode: Literal["Full", "Shallow"] | None = None
 
 
@@ -57,7 +56,5 @@ class VhdTarget(_Target):
     uri: str | None = None
 
 
-Distributor = Annotated[
-    ManagedImageTarget | SharedImageTarget | VhdTarget,
-    Field(discriminator="type"),
-]
+# Tagged by ``type`` where it is used: ``Annotated[Distributor, tagged_by("type")]``.
+Distributor = ManagedImageTarget | SharedImageTarget | VhdTarget

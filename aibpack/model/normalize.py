@@ -3,20 +3,20 @@
 AIB matched property names case-insensitively before api-version 2024-02-01 and ignored unknown ones
 (a misspelt ``aritfactTags`` silently did nothing). Here every unknown name is a warning with a
 "did you mean", and older api-versions get their names re-cased.
+
+The walk follows the validator's own core schema, so it knows exactly the names and tags pydantic will accept.
 """
 
 from __future__ import annotations
 
-import types
-import typing
-from typing import Any, Union, get_args, get_origin
-
-from pydantic import BaseModel
-from pydantic.fields import FieldInfo
+from typing import Any
 
 from aibpack.errors import Diagnostics, JsonPath
 
 CASE_STRICT_SINCE = "2024-02-01"
+CoreSchema = dict[str, Any]
+# Schemas that only wrap another one, under ``schema``: None, defaults, validator functions.
+_WRAPPERS = frozenset({"nullable", "default", "function-after", "function-before", "function-wrap"})
 
 
 def case_insensitive(api_version: str) -> bool:
@@ -24,75 +24,72 @@ def case_insensitive(api_version: str) -> bool:
     return api_version[:10] < CASE_STRICT_SINCE
 
 
-def normalize(model: type[BaseModel], data: Any, *, loose_case: bool, diagnostics: Diagnostics) -> Any:
-    """Return ``data`` with names re-cased for ``model`` and unknown names reported and dropped."""
-    return _walk(model, data, (), loose_case, diagnostics)
+def normalize(schema: CoreSchema, data: Any, *, loose_case: bool, diagnostics: Diagnostics) -> Any:
+    """Return ``data`` with names re-cased for ``schema`` and unknown names reported and dropped."""
+    definitions: dict[str, CoreSchema] = {}
+    if schema["type"] == "definitions":
+        definitions = {definition["ref"]: definition for definition in schema["definitions"]}
+        schema = schema["schema"]
+    return _Walk(definitions, loose_case, diagnostics).value(schema, data, ())
 
 
-def _walk(annotation: Any, data: Any, path: JsonPath, loose: bool, diag: Diagnostics) -> Any:
-    origin = get_origin(annotation)
-    if origin is typing.Annotated:
-        inner, *meta = get_args(annotation)
-        discriminator = next((m.discriminator for m in meta if isinstance(m, FieldInfo) and m.discriminator), None)
-        if discriminator:
-            return _walk_union(get_args(inner), str(discriminator), data, path, loose, diag)
-        return _walk(inner, data, path, loose, diag)
-    if origin in (Union, types.UnionType):
-        members = [a for a in get_args(annotation) if a is not type(None)]
-        models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
-        if len(members) == 1:
-            return _walk(members[0], data, path, loose, diag)
-        if models and len(models) == len(members) and "type" in models[0].model_fields:
-            return _walk_union(tuple(models), "type", data, path, loose, diag)
+class _Walk:
+    def __init__(self, definitions: dict[str, CoreSchema], loose: bool, diagnostics: Diagnostics) -> None:
+        self.definitions = definitions
+        self.loose = loose
+        self.diagnostics = diagnostics
+
+    def value(self, schema: CoreSchema, data: Any, path: JsonPath) -> Any:
+        kind = schema["type"]
+        if kind == "definition-ref":
+            return self.value(self.definitions[schema["schema_ref"]], data, path)
+        if kind in _WRAPPERS:
+            return self.value(schema["schema"], data, path)
+        if kind == "list" and isinstance(data, list) and "items_schema" in schema:
+            return [self.value(schema["items_schema"], item, (*path, i)) for i, item in enumerate(data)]
+        if kind == "dict" and isinstance(data, dict) and "values_schema" in schema:
+            return {key: self.value(schema["values_schema"], item, (*path, key)) for key, item in data.items()}
+        if kind == "tagged-union" and isinstance(data, dict):
+            return self.tagged(schema, data, path)
+        if kind == "dataclass" and isinstance(data, dict):
+            return self.record(schema["schema"], data, path)
         return data
-    if origin is list and isinstance(data, list):
-        (item,) = get_args(annotation)
-        return [_walk(item, v, (*path, i), loose, diag) for i, v in enumerate(data)]
-    if origin is dict and isinstance(data, dict):
-        _, item = get_args(annotation)
-        return {k: _walk(item, v, (*path, k), loose, diag) for k, v in data.items()}
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel) and isinstance(data, dict):
-        return _walk_model(annotation, data, path, loose, diag)
-    return data
 
+    def tagged(self, schema: CoreSchema, data: dict[str, Any], path: JsonPath) -> Any:
+        """Pick the member of a tagged union by its tag (re-cased when names are loose)."""
+        tag_key = self.find_key(data, schema["discriminator"])
+        if tag_key is None or not isinstance(data[tag_key], str):
+            return data
+        choices: dict[str, CoreSchema] = schema["choices"]
+        tag = data[tag_key]
+        if tag not in choices and self.loose:
+            tag = next((known for known in choices if known.lower() == tag.lower()), tag)
+        if tag not in choices:
+            return data
+        return self.value(choices[tag], {**data, tag_key: tag}, path)
 
-def _walk_union(models: tuple[Any, ...], tag: str, data: Any, path: JsonPath, loose: bool, diag: Diagnostics) -> Any:
-    """Pick the member of a discriminated union by its tag (re-cased when names are loose)."""
-    if not isinstance(data, dict):
-        return data
-    tag_key = _find_key(data, tag, loose)
-    if tag_key is None or not isinstance(data[tag_key], str):
-        return data
-    by_tag = {get_args(m.model_fields[tag].annotation)[0]: m for m in models}
-    value = data[tag_key]
-    if value not in by_tag and loose:
-        value = next((t for t in by_tag if t.lower() == value.lower()), value)
-    if value not in by_tag:
-        return data
-    return _walk_model(by_tag[value], {**data, tag_key: value}, path, loose, diag)
+    def find_key(self, data: dict[str, Any], name: str) -> str | None:
+        if name in data:
+            return name
+        if self.loose:
+            return next((key for key in data if key.lower() == name.lower()), None)
+        return None
 
-
-def _find_key(data: dict[str, Any], name: str, loose: bool) -> str | None:
-    if name in data:
-        return name
-    if loose:
-        return next((k for k in data if k.lower() == name.lower()), None)
-    return None
-
-
-def _walk_model(model: type[BaseModel], data: dict[str, Any], path: JsonPath, loose: bool, diag: Diagnostics):
-    fields = {(info.alias or name): info for name, info in model.model_fields.items()}
-    by_lower = {alias.lower(): alias for alias in fields}
-    out: dict[str, Any] = {}
-    for raw_key, raw_value in data.items():
-        alias = raw_key if raw_key in fields else (by_lower.get(raw_key.lower()) if loose else None)
-        if alias is None:
-            _report_unknown(raw_key, list(fields), (*path, raw_key), diag)
-            continue
-        if alias in out:
-            diag.warn(f"'{raw_key}' repeats '{alias}' in another case; the last one wins", (*path, raw_key))
-        out[alias] = _walk(fields[alias].annotation, raw_value, (*path, alias), loose, diag)
-    return out
+    def record(self, arguments: CoreSchema, data: dict[str, Any], path: JsonPath) -> dict[str, Any]:
+        fields = {field["validation_alias"]: field["schema"] for field in arguments["fields"]}
+        by_lower = {alias.lower(): alias for alias in fields}
+        out: dict[str, Any] = {}
+        for raw_key, raw_value in data.items():
+            alias = raw_key if raw_key in fields else (by_lower.get(raw_key.lower()) if self.loose else None)
+            if alias is None:
+                _report_unknown(raw_key, list(fields), (*path, raw_key), self.diagnostics)
+                continue
+            if alias in out:
+                self.diagnostics.warn(
+                    f"'{raw_key}' repeats '{alias}' in another case; the last one wins", (*path, raw_key)
+                )
+            out[alias] = self.value(fields[alias], raw_value, (*path, alias))
+        return out
 
 
 def _report_unknown(name: str, known: list[str], path: JsonPath, diag: Diagnostics) -> None:

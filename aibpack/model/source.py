@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
-
-from aibpack.model.base import AibModel
+from aibpack.model.base import AibModel, constraint
 
 
 class PlanInfo(AibModel):
@@ -22,7 +20,7 @@ class PlatformImageSource(AibModel):
     sku: str = ""
     version: str = "latest"
     plan_info: PlanInfo | None = None
-    exact_version: str | None = Field(default=None, description="Read-only; ignored.")
+    exact_version: Annotated[str | None, constraint(description="Read-only; ignored.")] = None
 
 
 class ManagedImageSource(AibModel):
@@ -33,7 +31,7 @@ class ManagedImageSource(AibModel):
 class SharedImageVersionSource(AibModel):
     type: Literal["SharedImageVersion"]
     image_version_id: str
-    exact_version: str | None = Field(default=None, description="Read-only; ignored.")
+    exact_version: Annotated[str | None, constraint(description="Read-only; ignored.")] = None
 
 
 class IsoSource(AibModel):
@@ -44,7 +42,5 @@ class IsoSource(AibModel):
     sha256_checksum: str = ""
 
 
-Source = Annotated[
-    PlatformImageSource | ManagedImageSource | SharedImageVersionSource | IsoSource,
-    Field(discriminator="type"),
-]
+# Tagged by ``type`` where it is used: ``Annotated[Source, tagged_by("type")]``.
+Source = PlatformImageSource | ManagedImageSource | SharedImageVersionSource | IsoSource

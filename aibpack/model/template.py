@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from dataclasses import field
+from typing import Annotated, Literal
 
-from pydantic import Field
-
-from aibpack.model.base import AibModel
+from aibpack.model.base import AibModel, constraint, tagged_by
 from aibpack.model.customize import Customizer, Validator
 from aibpack.model.distribute import Distributor
 from aibpack.model.source import Source
@@ -26,19 +25,21 @@ class VnetConfig(AibModel):
 
 class VmProfile(AibModel):
     vm_size: str = ""
-    os_disk_size_gb: int = Field(default=0, ge=0, alias="osDiskSizeGB")
-    user_assigned_identities: list[str] = Field(default_factory=list)
+    os_disk_size_gb: Annotated[int, constraint(ge=0, alias="osDiskSizeGB")] = 0
+    user_assigned_identities: list[str] = field(default_factory=list)
     vnet_config: VnetConfig | None = None
 
 
 class DataDisk(AibModel):
-    size_gb: int = Field(ge=0, alias="sizeGB")
+    size_gb: Annotated[int, constraint(ge=0, alias="sizeGB")]
 
 
 class ValidateSettings(AibModel):
     continue_distribute_on_failure: bool = False
     source_validation_only: bool = False
-    in_vm_validations: list[Validator] = Field(default_factory=list, alias="inVMValidations")
+    in_vm_validations: Annotated[list[Annotated[Validator, tagged_by("type")]], constraint(alias="inVMValidations")] = (
+        field(default_factory=list)
+    )
 
 
 class ErrorHandling(AibModel):
@@ -66,18 +67,19 @@ class AutoRun(AibModel):
 
 
 class ImageTemplateProperties(AibModel):
-    source: Source
-    customize: list[Customizer] = Field(default_factory=list)
-    validate_: ValidateSettings | None = Field(default=None, alias="validate")
-    distribute: list[Distributor]
+    source: Annotated[Source, tagged_by("type")]
+    customize: list[Annotated[Customizer, tagged_by("type")]] = field(default_factory=list)
+    validate_: ValidateSettings | None = None
+    distribute: list[Annotated[Distributor, tagged_by("type")]]
     optimize: Optimize | None = None
-    error_handling: ErrorHandling = Field(default_factory=ErrorHandling)
-    build_timeout_in_minutes: int = Field(default=0, ge=0, le=960)
-    vm_profile: VmProfile = Field(default_factory=VmProfile)
-    additional_data_disks: list[DataDisk] = Field(default_factory=list)
+    # Absent means an empty object: validated, so that it holds its defaults.
+    error_handling: Annotated[ErrorHandling, constraint(validate_default=True)] = field(default_factory=dict)
+    build_timeout_in_minutes: Annotated[int, constraint(ge=0, le=960)] = 0
+    vm_profile: Annotated[VmProfile, constraint(validate_default=True)] = field(default_factory=dict)
+    additional_data_disks: list[DataDisk] = field(default_factory=list)
     staging_resource_group: str = ""
     auto_run: AutoRun | None = None
-    managed_resource_tags: dict[str, str] = Field(default_factory=dict)
+    managed_resource_tags: dict[str, str] = field(default_factory=dict)
     # Read-only fields a GET returns; ignored when present.
     provisioning_state: str | None = None
     provisioning_error: dict[str, object] | None = None
@@ -87,7 +89,7 @@ class ImageTemplateProperties(AibModel):
 
 class Identity(AibModel):
     type: Literal["UserAssigned", "None"] = "UserAssigned"
-    user_assigned_identities: dict[str, dict[str, object]] = Field(default_factory=dict)
+    user_assigned_identities: dict[str, dict[str, object]] = field(default_factory=dict)
 
 
 class ImageTemplate(AibModel):
@@ -97,9 +99,9 @@ class ImageTemplate(AibModel):
     api_version: str = "2025-10-01"
     name: str = ""
     location: str
-    tags: dict[str, str] = Field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
     identity: Identity | None = None
     properties: ImageTemplateProperties
     # ARM resource keys with no meaning for a build.
-    depends_on: list[object] = Field(default_factory=list)
+    depends_on: list[object] = field(default_factory=list)
     comments: str = ""

@@ -7,13 +7,13 @@ Rendering is pure (no I/O besides reading the templates); ``hcl.align`` makes th
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Mapping
 from pathlib import Path
 
 import jinja2
 
 from aibpack import __version__
+from aibpack.cache import cache_dir
 from aibpack.plan.build import Block, BuildPlan, Expr, RawBlock, Value
 from aibpack.render import hcl
 
@@ -32,13 +32,8 @@ def templates_dir() -> Path:
 
 def _bytecode_cache() -> jinja2.BytecodeCache | None:
     """Compiled templates kept between runs (like ``__pycache__``): compile stays fast. None if not writable."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    directory = Path(base) / "aibpack" / f"jinja-{__version__}"
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return None
-    return jinja2.FileSystemBytecodeCache(str(directory))
+    directory = cache_dir("jinja")
+    return None if directory is None else jinja2.FileSystemBytecodeCache(str(directory))
 
 
 @functools.cache

@@ -187,6 +187,21 @@ CASES: list[tuple[str, str, str]] = [
         "properties.customize[2].scriptUri",
     ),
     ("unresolved-placeholder", mutate(_set("location", "<region>")), "location"),
+    (
+        "vm-profile-not-an-object",
+        mutate(_set("properties.vmProfile", 5)),
+        "properties.vmProfile: expected an object, got a number",
+    ),
+    (
+        "null-error-handling",
+        mutate(_set("properties.errorHandling", None)),
+        "properties.errorHandling: expected an object, got null",
+    ),
+    (
+        "vnet-config-as-array",
+        mutate(_set("properties.vmProfile", {"vnetConfig": []})),
+        "properties.vmProfile.vnetConfig: expected an object, got an array",
+    ),
     ("bad-json", '{"properties": {"source": }', "invalid JSON at line 1 column 27"),
     ("not-a-template", json.dumps({"hello": "world"}), ""),
     (

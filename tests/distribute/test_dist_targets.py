@@ -32,7 +32,7 @@ def test_gallery_three_regions_and_managed_image(fake_arm: FakeArm, ctx: AzureCo
         ],
         artifactTags={"os": "ubuntu", "team": "platform"},
         excludeFromLatest=True,
-        replicationMode="Shallow",
+        replicationMode="Full",
     )
     managed = {"type": "ManagedImage", "imageId": target_image, "location": "westus", "runOutputName": "img"}
     template = make_template([sig, managed])
@@ -69,7 +69,7 @@ def test_gallery_three_regions_and_managed_image(fake_arm: FakeArm, ctx: AzureCo
         ("eastus", 3, "Premium_LRS"),
     ]
     assert profile["excludeFromLatest"] is True
-    assert profile["replicationMode"] == "Shallow"
+    assert profile["replicationMode"] == "Full"
     assert version["properties"]["storageProfile"]["source"]["id"] == built
     assert version["tags"] == {**RUN_TAGS, "os": "ubuntu", "team": "platform"}
     # Exactly these resources: the built image, the gallery, its definition and version, the new image.

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from aibpack.model.template import ImageTemplate
+from aibpack.errors import Diagnostics
+from aibpack.model import ImageTemplate, parse_template
 
 from .server import FakeArm
 
@@ -38,11 +39,12 @@ def make_template(distribute: list[dict[str, Any]], **properties: Any) -> ImageT
         "source",
         {"type": "PlatformImage", "publisher": "Canonical", "offer": "ubuntu", "sku": "22_04", "version": "latest"},
     )
-    return ImageTemplate.model_validate(
+    return parse_template(
         {
             "type": "Microsoft.VirtualMachineImages/imageTemplates",
             "name": "tpl",
             "location": "westus",
             "properties": {"source": source, "distribute": distribute, **properties},
-        }
+        },
+        Diagnostics(strict=True),
     )
