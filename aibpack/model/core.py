@@ -30,6 +30,7 @@ _NOT_FOR_VALIDATION = frozenset({"metadata", "serialization"})
 
 @functools.cache
 def validator() -> SchemaValidator:
+    """pydantic-core's validator of ``ImageTemplate``; its output is model instances."""
     return SchemaValidator(core_schema())
 
 
@@ -79,6 +80,9 @@ def _store(file: Path, schema: CoreSchema) -> None:
     """Write ``file`` whole or not at all: another process may be reading or writing it too."""
     try:
         fd, temporary = tempfile.mkstemp(dir=file.parent, prefix=".tmp-")
+    except OSError:
+        return
+    try:
         with os.fdopen(fd, "wb") as stream:
             pickle.dump(schema, stream, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(temporary, file)

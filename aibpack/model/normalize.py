@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from aibpack.errors import Diagnostics, JsonPath
+from aibpack.model.core import CoreSchema
 
 CASE_STRICT_SINCE = "2024-02-01"
-CoreSchema = dict[str, Any]
 # Schemas that only wrap another one, under ``schema``: None, defaults, validator functions.
 _WRAPPERS = frozenset({"nullable", "default", "function-after", "function-before", "function-wrap"})
 
