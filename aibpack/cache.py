@@ -9,9 +9,12 @@ from aibpack import __version__
 
 
 def cache_dir(kind: str) -> Path | None:
-    """``$XDG_CACHE_HOME/aibpack/<kind>-<version>`` (private to the user), or None when it can't be created."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    directory = Path(base) / "aibpack" / f"{kind}-{__version__}"
+    """``$XDG_CACHE_HOME/aibpack/<kind>-<version>`` (private to the user), or None when there can be none."""
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    base = Path(xdg) if os.path.isabs(xdg) else Path(os.path.expanduser("~"), ".cache")  # a relative one is ignored
+    if not base.is_absolute():  # no home directory either: no cache, rather than one in the working directory
+        return None
+    directory = base / "aibpack" / f"{kind}-{__version__}"
     try:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError:

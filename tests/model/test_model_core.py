@@ -99,3 +99,17 @@ def test_the_kept_schema_holds_no_serializer_or_json_schema_hooks(fresh_cache: P
         return set()
 
     assert not keys(core_schema()) & {"metadata", "serialization"}
+
+
+def test_a_relative_cache_home_puts_nothing_in_the_working_directory(tmp_path: Path) -> None:
+    env = {key: value for key, value in os.environ.items() if key != "HOME"}
+    env.update(XDG_CACHE_HOME="relative-cache", PYTHONPATH=str(EXAMPLES.parent))  # relative: ignored, as XDG says
+    result = subprocess.run(
+        [sys.executable, "-m", "aibpack", "compile", str(EXAMPLES / "linux-gallery.json"), "-o", "out"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["out"]
