@@ -13,7 +13,9 @@ import re
 from aibpack.errors import AibpackError
 
 _STRING = r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"'
-_GAP = r"(?:\s|//[^\r\n]*|/\*.*?\*/)*"  # what may stand between a trailing comma and its bracket
+# What may stand between a trailing comma and its bracket. Each comment is matched whole (to the line's end,
+# to the first ``*/``), so that a bracket inside one, as in ``// "[parameters('x')]"``, is never taken for it.
+_GAP = r"(?:\s|//[^\r\n]*(?![^\r\n])|/\*(?:[^*]|\*(?!/))*\*/)*"
 # One pass: runs of ordinary text and whole strings are kept in one match each (few Python callbacks,
 # so big files stay fast); what is left between them is a comment or a trailing comma.
 _SCAN = re.compile(

@@ -27,6 +27,24 @@ def test_trailing_comma_before_a_comment() -> None:
     assert parse_jsonc('{"a": 1, // last\n}', "t.json") == {"a": 1}
 
 
+def test_a_bracket_inside_a_comment_does_not_make_a_comma_trailing() -> None:
+    # A commented-out line, as people leave them in real templates (the ']' and '}' are inside the comments).
+    text = """{
+        "type": "Microsoft.VirtualMachineImages/imageTemplates",
+        // "apiVersion": "[parameters('api-version')]",
+        "apiVersion": "2022-02-14", /* was {"a": [1]} */
+        "location": "westus", /* ] */ /* } */
+        "tags": [1, // ]
+        2, /* ] */ ]
+    }"""
+    assert parse_jsonc(text, "t.json") == {
+        "type": "Microsoft.VirtualMachineImages/imageTemplates",
+        "apiVersion": "2022-02-14",
+        "location": "westus",
+        "tags": [1, 2],
+    }
+
+
 def test_comment_markers_and_commas_inside_strings_are_kept() -> None:
     text = '{"url": "https://example.com/a", "c": "/* not */ a comment", "t": "x,}", "q": "say \\"//\\"",}'
     assert parse_jsonc(text, "t.json") == {
