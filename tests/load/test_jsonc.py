@@ -1,6 +1,8 @@
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aibpack.errors import AibpackError
 from aibpack.load.jsonc import parse_jsonc
@@ -90,3 +92,52 @@ def test_empty_text_is_an_error() -> None:
 def test_corpus_parses_like_json(corpus_file) -> None:
     text = corpus_file.read_text(encoding="utf-8")
     assert parse_jsonc(text, str(corpus_file)) == json.loads(text)
+
+
+# Property: any JSON value, written with comments (holding brackets, quotes, commas, slashes) and trailing commas
+# wherever Azure accepts them, parses back to the same value.
+_JSON_TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**6), 10**6) | _JSON_TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_JSON_TEXT, inner, max_size=4),
+    max_leaves=12,
+)
+_COMMENT_TEXT = st.text(alphabet=st.sampled_from(list('ab ,]}[{"/*\\')), max_size=10)
+_GAPS = st.lists(
+    st.one_of(
+        st.sampled_from([" ", "\n", "\r\n", "\t"]),
+        _COMMENT_TEXT.map(lambda text: f"// {text}\n"),
+        _COMMENT_TEXT.filter(lambda text: "*/" not in text).map(lambda text: f"/* {text} */"),
+    ),
+    max_size=2,
+).map("".join)
+
+
+def _write(value: object, draw: st.DrawFn) -> str:
+    """``value`` as JSON text with a random gap around every token and, sometimes, a trailing comma."""
+
+    def gap() -> str:
+        return draw(_GAPS)
+
+    if isinstance(value, list):
+        items = [gap() + _write(item, draw) + gap() for item in value]
+    elif isinstance(value, dict):
+        items = [f"{gap()}{json.dumps(key)}{gap()}:{gap()}{_write(item, draw)}{gap()}" for key, item in value.items()]
+    else:
+        return json.dumps(value)
+    trailing = "," + gap() if items and draw(st.booleans()) else ""
+    opening, closing = ("[", "]") if isinstance(value, list) else ("{", "}")
+    return opening + gap() + ",".join(items) + trailing + closing
+
+
+@st.composite
+def _commented_json(draw: st.DrawFn) -> tuple[object, str]:
+    value = draw(_JSON)
+    return value, draw(_GAPS) + _write(value, draw) + draw(_GAPS)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_commented_json())
+def test_comments_and_trailing_commas_never_change_the_value(case: tuple[object, str]) -> None:
+    value, text = case
+    assert parse_jsonc(text, "t.json") == value
