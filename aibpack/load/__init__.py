@@ -174,7 +174,13 @@ def _context(options: LoadOptions) -> DeploymentContext:
         value = getattr(options, field_name)
         return value or (STAND_INS[field_name][0] if options.assume_context else None)
 
-    return DeploymentContext(*(given_or_assumed(f) for f in ("subscription_id", "resource_group", "location")))
+    fields = ("subscription_id", "resource_group", "location")
+    assumed = {
+        STAND_INS[name][0]: f"{STAND_INS[name][1]} ({STAND_INS[name][2]})"
+        for name in fields
+        if options.assume_context and not getattr(options, name)
+    }
+    return DeploymentContext(*(given_or_assumed(name) for name in fields), assumed=assumed)
 
 
 def _warn_assumed(resource: object, prefix: JsonPath, options: LoadOptions, diagnostics: Diagnostics) -> None:

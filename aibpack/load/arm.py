@@ -3,8 +3,9 @@
 A string that starts with ``[`` and ends with ``]`` is an expression; ``[[`` escapes a literal. The
 expression is tokenized, parsed by recursive descent into a small tree, and evaluated against the
 parameters, the variables and a :class:`DeploymentContext`. Only what can be known without calling Azure
-is supported: anything else (``reference()``, ``uniqueString()``, ...) is an error naming the function
-and the JSON path of the string, never a guess.
+is supported: anything else (``reference()``, ``newGuid()``, ...) is an error naming the function
+and the JSON path of the string, never a guess. ``uniqueString()`` and ``guid()`` are hashes, computed
+as Azure computes them.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ import copy
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aibpack.errors import AibpackError, JsonPath
+from aibpack.load.arm_names import arm_guid, unique_string
 from aibpack.load.parameters import Parameters, check_value, json_kind
 
 
@@ -31,6 +33,8 @@ class DeploymentContext:
     subscription_id: str | None = None
     resource_group: str | None = None
     location: str | None = None
+    # compile's stand-ins for unknown fields -> what each stands for and the option that gives it
+    assumed: Mapping[str, str] = field(default_factory=dict)
 
 
 class _Fail(Exception):
@@ -563,6 +567,15 @@ def _end(function: str, value: object, index: int) -> object:
     raise _Fail(f"{function}() needs a string or an array, got {json_kind(value)}")
 
 
+def _hashed(function: str, context: DeploymentContext, args: tuple[object, ...]) -> list[str]:
+    """The strings a name function hashes; a stand-in compile assumed would hide in the hash, so it is refused."""
+    texts = [_text(function, arg) for arg in args]
+    for stand_in, what in context.assumed.items():
+        if any(stand_in in text for text in texts):
+            raise _Fail(f"{function}() of {what}, which is not known offline")
+    return texts
+
+
 def _str_function(name: str, op: Callable[..., object]) -> Callable[..., object]:
     """A function over string arguments, each checked to be a string."""
     return lambda _, *args: op(*(_text(name, a) for a in args))
@@ -609,12 +622,14 @@ _FUNCTIONS: dict[str, tuple[Callable[..., object], int, int | None]] = {
     "createobject": (_create_object, 0, None),
     "first": (lambda _, v: _end("first", v, 0), 1, 1),
     "last": (lambda _, v: _end("last", v, -1), 1, 1),
+    "uniquestring": (lambda context, *args: unique_string(*_hashed("uniqueString", context, args)), 1, None),
+    "guid": (lambda context, *args: arm_guid(*_hashed("guid", context, args)), 1, None),
 }
 
-# Functions that need Azure (or a hash Azure does not publish) to answer; so do all list*() functions.
+# Functions that need Azure (or a fresh random value) to answer; so do all list*() functions.
 # fmt: off
 _OFFLINE = frozenset({
-    "reference", "uniquestring", "guid", "newguid", "utcnow", "deployment", "environment", "tenant",
+    "reference", "newguid", "utcnow", "deployment", "environment", "tenant",
     "managementgroup", "pickzones", "providers", "subscriptionresourceid", "tenantresourceid",
     "extensionresourceid", "managementgroupresourceid",
 })

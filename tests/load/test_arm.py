@@ -1,3 +1,5 @@
+import uuid
+
 import pytest
 
 from aibpack.errors import AibpackError, Diagnostics
@@ -206,7 +208,7 @@ def test_unsupported_function_names_it_and_the_path() -> None:
     assert err.file == "t.json"
 
 
-@pytest.mark.parametrize("function", ["uniqueString(resourceGroup().id)", "reference('x')", "listKeys('x', '1')"])
+@pytest.mark.parametrize("function", ["newGuid()", "reference('x')", "listKeys('x', '1')"])
 def test_functions_that_need_azure(function: str) -> None:
     message = error(f"[{function}]").message
     assert "cannot be evaluated offline: pass the value as a parameter instead (--param)" in message
@@ -329,3 +331,48 @@ def test_results_are_independent_copies() -> None:
     first = ev_.evaluate("[parameters('arr')]", ())
     first.append("mutated")  # type: ignore[union-attr]
     assert ev_.evaluate("[parameters('arr')]", ()) == ["a", "b", "c"]
+
+
+# Outputs of real deployments (ARM's uniqueString() of these arguments).
+UNIQUE_STRINGS = [
+    ("'aaa'", "zavj67f3en4hc"),
+    ("'bbb'", "w5eragfxe33cy"),
+    ("'zzz'", "cryksdzzzawae"),
+    ("'xxx', 'yyy', 'zzz'", "lghi7k5js7itq"),
+]
+
+
+@pytest.mark.parametrize(("arguments", "expected"), UNIQUE_STRINGS)
+def test_unique_string_is_azures(arguments: str, expected: str) -> None:
+    assert ev(f"[uniqueString({arguments})]") == expected
+
+
+def test_unique_string_of_the_resource_group_id() -> None:
+    value = ev("[concat('img', uniqueString(resourceGroup().id))]")
+    group_id = f"/subscriptions/{SUB}/resourceGroups/aibImageRG"
+    assert value == "img" + ev(f"[uniqueString('{group_id}')]")
+    assert isinstance(value, str) and len(value) == 16
+
+
+def test_guid_is_the_version_5_uuid_of_the_joined_arguments() -> None:
+    value = ev("[guid('a', 'b', 'c')]")
+    assert value == str(uuid.uuid5(uuid.UUID("11fb06fb-712d-4ddd-98c7-e71bbd588830"), "a-b-c"))
+    assert value == ev("[guid('a-b-c')]")
+    assert uuid.UUID(str(value)).version == 5
+
+
+def test_name_functions_take_strings_only() -> None:
+    assert error("[uniqueString(1)]").message == "uniqueString() needs a string, got an integer"
+    assert error("[guid(createArray('a'))]").message == "guid() needs a string, got an array"
+
+
+def test_a_hash_of_an_assumed_context_value_is_refused() -> None:
+    context = DeploymentContext(
+        subscription_id="sub",
+        resource_group="aibpack-resource-group",
+        location="westus",
+        assumed={"aibpack-resource-group": "resourceGroup().name (pass --resource-group NAME)"},
+    )
+    message = error("[uniqueString(resourceGroup().id)]", context=context).message
+    assert message == "uniqueString() of resourceGroup().name (pass --resource-group NAME), which is not known offline"
+    assert ev("[concat('x-', resourceGroup().name)]", context=context) == "x-aibpack-resource-group"

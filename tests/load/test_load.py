@@ -244,10 +244,10 @@ def test_location_from_context() -> None:
 
 def test_error_path_is_from_the_file_root() -> None:
     resource = image_template(name="x")
-    resource["properties"]["customize"] = [{"type": "Shell", "scriptUri": "[uniqueString('a')]"}]
+    resource["properties"]["customize"] = [{"type": "Shell", "scriptUri": "[reference('a')]"}]
     err = fails(arm(resource, parameters={}))
     assert err.path == ("resources", 0, "properties", "customize", 0, "scriptUri")
-    assert "uniqueString() cannot be evaluated offline" in err.message
+    assert "reference() cannot be evaluated offline" in err.message
 
 
 def test_placeholders_are_replaced_before_evaluation() -> None:
