@@ -9,7 +9,7 @@ document first, as the tutorials' ``sed`` did, and whatever placeholder is left 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,13 +19,14 @@ from aibpack.load import placeholders
 from aibpack.load.jsonc import parse_jsonc
 
 if TYPE_CHECKING:
-    from aibpack.load.arm import DeploymentContext, Evaluator
+    from aibpack.load.arm import DeploymentContext, Evaluator, Passed
 
 __all__ = ["LoadOptions", "LoadedTemplate", "load_document", "load_template"]
 
 IMAGE_TEMPLATE_TYPE = "Microsoft.VirtualMachineImages/imageTemplates"
-# (JSON path, the resource as written, its evaluated name) of an image template in an ARM template
-_Candidate = tuple[JsonPath, dict, str | None]
+DEPLOYMENT_TYPE = "Microsoft.Resources/deployments"
+# (JSON path, the resource as written, its evaluated name, the evaluator of the template that holds it)
+_Candidate = tuple[JsonPath, dict, "str | None", "Evaluator"]
 _NOT_A_TEMPLATE = (
     "not an image template: expected a Microsoft.VirtualMachineImages/imageTemplates resource "
     "or an ARM deployment template holding one"
@@ -142,10 +143,10 @@ def _from_deployment(document: dict, file: Path, options: LoadOptions, diagnosti
         context=_context(options),
         file=where,
     )
-    candidates = _image_templates(document.get("resources"), evaluator)
+    candidates = _image_templates(document.get("resources"), evaluator, ())
     if not candidates:
         raise AibpackError(f"the ARM template holds no {IMAGE_TEMPLATE_TYPE} resource", file=where, path=("resources",))
-    path, raw, name = _choose(candidates, options.name, where)
+    path, raw, name, evaluator = _choose(candidates, options.name, where)
     resource = evaluator.evaluate(raw, path)
     assert isinstance(resource, dict)
     if options.assume_context:
@@ -205,10 +206,11 @@ def _strings(value: object, path: JsonPath) -> Iterator[tuple[JsonPath, str]]:
             yield from _strings(item, (*path, index))
 
 
-def _image_templates(resources: object, evaluator: Evaluator) -> list[_Candidate]:
+def _image_templates(resources: object, evaluator: Evaluator, root: JsonPath) -> list[_Candidate]:
     """Each image template in ``resources``, skipping those whose ``condition`` is false.
 
-    ``resources`` is an array, or an object keyed by symbolic name (languageVersion 2.0).
+    ``resources`` is an array, or an object keyed by symbolic name (languageVersion 2.0). The inline
+    templates of nested deployments (Bicep modules) are searched too.
     """
     if isinstance(resources, list):
         entries: list[tuple[str | int, object]] = list(enumerate(resources))
@@ -218,22 +220,116 @@ def _image_templates(resources: object, evaluator: Evaluator) -> list[_Candidate
         return []
     found: list[_Candidate] = []
     for key, resource in entries:
-        path = ("resources", key)
+        path = (*root, "resources", key)
         if not isinstance(resource, dict):
             continue
         kind = evaluator.evaluate(resource.get("type"), (*path, "type"))
-        if not isinstance(kind, str) or kind.lower() != IMAGE_TEMPLATE_TYPE.lower():
+        if not isinstance(kind, str) or kind.lower() not in (IMAGE_TEMPLATE_TYPE.lower(), DEPLOYMENT_TYPE.lower()):
             continue
         if "condition" in resource and evaluator.evaluate(resource["condition"], (*path, "condition")) is False:
             continue
+        if kind.lower() == DEPLOYMENT_TYPE.lower():
+            template = _inline_template(resource)
+            if template is not None and _may_hold_image_template(template):
+                inner = _nested_evaluator(resource, template, evaluator, path)
+                found += _image_templates(template.get("resources"), inner, (*path, "properties", "template"))
+            continue
         name = evaluator.evaluate(resource.get("name"), (*path, "name"))
-        found.append((path, resource, name if isinstance(name, str) else None))
+        found.append((path, resource, name if isinstance(name, str) else None, evaluator))
     return found
+
+
+def _inline_template(deployment: dict) -> dict | None:
+    """A nested deployment's own ``properties.template`` (a ``templateLink`` is not followed)."""
+    properties = deployment.get("properties")
+    template = properties.get("template") if isinstance(properties, dict) else None
+    return template if isinstance(template, dict) else None
+
+
+def _may_hold_image_template(template: dict) -> bool:
+    """Whether an inline template declares an image template (or a resource whose type is an expression).
+
+    Checked on the raw JSON, so that deployments of other things (copy loops, other groups) are never
+    evaluated at all.
+    """
+    resources = template.get("resources")
+    entries = resources.values() if isinstance(resources, dict) else resources if isinstance(resources, list) else []
+    for resource in entries:
+        if not isinstance(resource, dict) or not isinstance(resource.get("type"), str):
+            continue
+        kind = resource["type"].lower()
+        if kind == IMAGE_TEMPLATE_TYPE.lower() or kind.startswith("["):
+            return True
+        inner = _inline_template(resource) if kind == DEPLOYMENT_TYPE.lower() else None
+        if inner is not None and _may_hold_image_template(inner):
+            return True
+    return False
+
+
+def _nested_evaluator(deployment: dict, template: dict, parent: Evaluator, path: JsonPath) -> Evaluator:
+    """How a nested deployment's inline template is evaluated.
+
+    With the default ``outer`` scope its expressions use the parent's parameters and variables. With
+    ``expressionEvaluationOptions.scope: inner`` (every Bicep module) it has its own, and its parameters
+    take the values the deployment passes, each evaluated in the parent only when the template uses it.
+    """
+    from aibpack.load import parameters as params_mod
+    from aibpack.load.arm import DeploymentContext, Evaluator
+
+    properties = deployment["properties"]
+    options = properties.get("expressionEvaluationOptions")
+    scope = options.get("scope") if isinstance(options, dict) else None
+    if not (isinstance(scope, str) and scope.lower() == "inner"):
+        return parent
+    root = (*path, "properties", "template")
+    variables = template.get("variables") or {}
+    if not isinstance(variables, dict):
+        raise AibpackError("expected an object", file=parent.file, path=(*root, "variables"))
+    context = parent.context
+    group = deployment.get("resourceGroup")
+    if group is not None:  # deployed into another group: its name is known, its location is not
+        group = parent.evaluate(group, (*path, "resourceGroup"))
+        if isinstance(group, str) and group.lower() != (context.resource_group or "").lower():
+            context = DeploymentContext(context.subscription_id, group, None, context.assumed)
+    return Evaluator(
+        parameters=params_mod.Parameters(declared=params_mod.declare(template.get("parameters"), parent.file, root)),
+        variables=variables,
+        context=context,
+        file=parent.file,
+        root=root,
+        parent=parent,
+        passed=_passed_values(properties.get("parameters"), parent, (*path, "properties", "parameters")),
+    )
+
+
+def _passed_values(section: object, parent: Evaluator, path: JsonPath) -> dict[str, Passed]:
+    """``properties.parameters`` of a nested deployment: ``{"NAME": {"value": ...}}``, or an expression giving that."""
+    from aibpack.load.arm import Passed
+
+    if section is None:
+        return {}
+    if not isinstance(section, dict):
+        raise AibpackError("expected an object", file=parent.file, path=path)
+
+    def compute(entry: object, where: JsonPath) -> Callable[[], object]:
+        def value() -> object:
+            passed = parent.evaluate(entry, where)
+            if not isinstance(passed, dict) or "value" not in passed:
+                raise AibpackError(
+                    'expected {"value": ...} (a Key Vault "reference" cannot be read offline: pass the value instead)',
+                    file=parent.file,
+                    path=where,
+                )
+            return passed["value"]
+
+        return value
+
+    return {name.lower(): Passed((*path, name), compute(entry, (*path, name))) for name, entry in section.items()}
 
 
 def _choose(candidates: list[_Candidate], wanted: str | None, file: str) -> _Candidate:
     """The one candidate, or the one ``--name`` names (case-insensitively, as Azure names are)."""
-    names = ", ".join(repr(n) for _, _, n in candidates if n is not None) or "none named"
+    names = ", ".join(repr(candidate[2]) for candidate in candidates if candidate[2] is not None) or "none named"
     if wanted is None:
         if len(candidates) == 1:
             return candidates[0]

@@ -37,6 +37,14 @@ class DeploymentContext:
     assumed: Mapping[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Passed:
+    """A value a nested deployment passes to its template's parameter: computed in the parent on first use."""
+
+    path: JsonPath
+    compute: Callable[[], object]
+
+
 class _Fail(Exception):
     """An expression problem; the evaluator adds the file and JSON path of the string."""
 
@@ -211,11 +219,19 @@ class Evaluator:
         variables: Mapping[str, object],
         context: DeploymentContext,
         file: str,
+        root: JsonPath = (),
+        parent: Evaluator | None = None,
+        passed: Mapping[str, Passed] | None = None,
     ) -> None:
+        """``root`` is where the template is in the file. The template of a nested deployment has the
+        ``parent`` that deploys it, and the values that deployment ``passed`` (by lower-cased name)."""
         self.parameters = parameters
         self.variables = {name.lower(): (name, value) for name, value in variables.items()}
         self.context = context
         self.file = file
+        self.root = root
+        self.parent = parent
+        self.passed = passed or {}
         self._values: dict[tuple[str, str], object] = {}
         self._active: dict[tuple[str, str], str] = {}  # being evaluated, in order -> declared name
 
@@ -266,6 +282,8 @@ class Evaluator:
                     _strings(self.parameters.given[key], found)
                 if ("parameters", key) in self._values:
                     _strings(self._values[("parameters", key)], found)
+        if self.parent is not None:
+            found |= self.parent.secure_values()
         return frozenset(found)
 
     # -- lookups ------------------------------------------------------------------------------------
@@ -279,10 +297,15 @@ class Evaluator:
         if key in self.parameters.given:
             return copy.deepcopy(self.parameters.given[key])
         path = (*param.path, "defaultValue")
+        if key not in self.passed and not param.has_default:
+            raise _Fail(f"parameters({param.name!r}): the nested deployment passes no value and there is no default")
 
         def compute() -> object:
-            value = self.evaluate(param.default, path)
-            check_value(param, value, self.file, path)
+            if key in self.passed:
+                where, value = self.passed[key].path, self.passed[key].compute()
+            else:
+                where, value = path, self.evaluate(param.default, path)
+            check_value(param, value, self.file, where)
             return value
 
         return self._once(("parameters", key), param.name, path, compute)
@@ -293,7 +316,7 @@ class Evaluator:
             known = ", ".join(n for n, _ in self.variables.values()) or "none"
             raise _Fail(f"variables({name!r}): no such variable (declared: {known})")
         declared, raw = self.variables[key]
-        path = ("variables", declared)
+        path = (*self.root, "variables", declared)
         return self._once(("variables", key), declared, path, lambda: self.evaluate(raw, path))
 
     def _once(self, key: tuple[str, str], name: str, path: JsonPath, compute: Callable[[], object]) -> object:
@@ -452,22 +475,57 @@ def _resource_id(context: DeploymentContext, *args: object) -> str:
     comes before it is the subscription and/or resource group, and the names must fill the type's
     segments (``vnet/subnet`` may also be given as one name).
     """
-    values = [_text("resourceId", a) for a in args]
+    values = _texts("resourceId", args)
     position = next((i for i, v in enumerate(values[:3]) if "/" in v), None)
     if position is None:
         raise _Fail("resourceId(): no resource type (like 'Microsoft.Compute/images') among the arguments")
-    prefix, kind, names = values[:position], values[position], values[position + 1 :]
-    segments = kind.strip("/").split("/")
-    parts = "/".join(names).split("/") if names else []
-    if len(parts) != len(segments) - 1:
-        raise _Fail(f"resourceId(): type {kind!r} needs {len(segments) - 1} name(s), got {len(parts)}")
+    prefix = values[:position]
     try:
         group = prefix[-1] if prefix else _resource_group(context).get("name")
         sub = prefix[0] if len(prefix) == 2 else _subscription(context).get("subscriptionId")
     except _Fail as err:
         raise _Fail(f"resourceId(): {err}") from None
+    return f"/subscriptions/{sub}/resourceGroups/{group}" + _provider_path("resourceId", values[position:])
+
+
+def _subscription_resource_id(context: DeploymentContext, *args: object) -> str:
+    """``subscriptionResourceId([subscriptionId], type, name1, ...)``: a resource of the subscription itself."""
+    values = _texts("subscriptionResourceId", args)
+    if "/" in values[0]:
+        try:
+            values.insert(0, _subscription(context).get("subscriptionId"))
+        except _Fail as err:
+            raise _Fail(f"subscriptionResourceId(): {err}") from None
+    return f"/subscriptions/{values[0]}" + _provider_path("subscriptionResourceId", values[1:])
+
+
+def _extension_resource_id(_: DeploymentContext, scope: object, *args: object) -> str:
+    """``extensionResourceId(resourceId, type, name1, ...)``: a resource that extends another one."""
+    return _text("extensionResourceId", scope).rstrip("/") + _provider_path(
+        "extensionResourceId", _texts("extensionResourceId", args)
+    )
+
+
+def _tenant_resource_id(_: DeploymentContext, *args: object) -> str:
+    """``tenantResourceId(type, name1, ...)``: a resource at the tenant, like a built-in role definition."""
+    return _provider_path("tenantResourceId", _texts("tenantResourceId", args))
+
+
+def _texts(function: str, args: tuple[object, ...]) -> list[str]:
+    return [_text(function, arg) for arg in args]
+
+
+def _provider_path(function: str, values: list[str]) -> str:
+    """``/providers/NS/type1/name1/type2/name2`` from ``[NS/type1/type2, name1, name2]``."""
+    if not values or "/" not in values[0]:
+        raise _Fail(f"{function}(): no resource type (like 'Microsoft.Compute/images') among the arguments")
+    kind, names = values[0], values[1:]
+    segments = kind.strip("/").split("/")
+    parts = "/".join(names).split("/") if names else []
+    if len(parts) != len(segments) - 1:
+        raise _Fail(f"{function}(): type {kind!r} needs {len(segments) - 1} name(s), got {len(parts)}")
     tail = "/".join(f"{t}/{n}" for t, n in zip(segments[1:], parts, strict=True))
-    return f"/subscriptions/{sub}/resourceGroups/{group}/providers/{segments[0]}/{tail}"
+    return f"/providers/{segments[0]}/{tail}"
 
 
 def _concat(_: DeploymentContext, *args: object) -> object:
@@ -567,9 +625,127 @@ def _end(function: str, value: object, index: int) -> object:
     raise _Fail(f"{function}() needs a string or an array, got {json_kind(value)}")
 
 
+def _integers(function: str, args: tuple[object, ...]) -> list[int]:
+    if any(not isinstance(arg, int) or isinstance(arg, bool) for arg in args):
+        raise _Fail(f"{function}() needs integers")
+    return list(args)  # type: ignore[arg-type]
+
+
+def _arithmetic(name: str, op: Callable[[int, int], int]) -> Callable[..., int]:
+    def apply(_: DeploymentContext, a: object, b: object) -> int:
+        left, right = _integers(name, (a, b))
+        if name in ("div", "mod") and right == 0:
+            raise _Fail(f"{name}(): division by zero")
+        return op(left, right)
+
+    return apply
+
+
+def _truncated_div(a: int, b: int) -> int:
+    """.NET integer division: towards zero."""
+    return abs(a) // abs(b) * (1 if (a < 0) == (b < 0) else -1)
+
+
+def _compare(name: str, op: Callable[[object, object], bool]) -> Callable[..., bool]:
+    def apply(_: DeploymentContext, a: object, b: object) -> bool:
+        if isinstance(a, int) and isinstance(b, int) and not isinstance(a, bool) and not isinstance(b, bool):
+            return op(a, b)
+        if isinstance(a, str) and isinstance(b, str):
+            return op(a, b)
+        raise _Fail(f"{name}() compares two integers or two strings")
+
+    return apply
+
+
+def _extreme(name: str, pick: Callable[[list[int]], int]) -> Callable[..., int]:
+    def apply(_: DeploymentContext, *args: object) -> int:
+        values = args[0] if len(args) == 1 and isinstance(args[0], list) else args
+        if not values:
+            raise _Fail(f"{name}() needs at least one integer")
+        return pick(_integers(name, tuple(values)))
+
+    return apply
+
+
+def _range(_: DeploymentContext, start: object, count: object) -> list[int]:
+    first, length = _integers("range", (start, count))
+    if length < 0:
+        raise _Fail("range(): the count is negative")
+    return list(range(first, first + length))
+
+
+def _union(_: DeploymentContext, *args: object) -> object:
+    """Arrays: each item once, in order; objects: merged, a later value winning (not deeply)."""
+    if all(isinstance(arg, list) for arg in args):
+        items: list[object] = []
+        for arg in args:
+            items += [item for item in arg if not any(_equal(item, seen) for seen in items)]  # type: ignore[union-attr]
+        return items
+    if all(isinstance(arg, dict) for arg in args):
+        merged: dict[str, object] = {}
+        for arg in args:
+            for key, value in arg.items():  # type: ignore[union-attr]
+                merged.pop(next((k for k in merged if k.lower() == key.lower()), key), None)
+                merged[key] = value
+        return merged
+    raise _Fail("union() needs all arrays or all objects")
+
+
+def _slice(name: str) -> Callable[..., object]:
+    """``take()``/``skip()`` of a string or an array; a count out of range is clamped, as in ARM."""
+
+    def apply(_: DeploymentContext, value: object, count: object) -> object:
+        (number,) = _integers(name, (count,))
+        if not isinstance(value, str | list):
+            raise _Fail(f"{name}() needs a string or an array, got {json_kind(value)}")
+        number = max(0, number)
+        return value[:number] if name == "take" else value[number:]
+
+    return apply
+
+
+def _pad_left(_: DeploymentContext, value: object, width: object, fill: object = " ") -> str:
+    (total,) = _integers("padLeft", (width,))
+    text = _to_string(value)
+    if not isinstance(fill, str) or len(fill) != 1:
+        raise _Fail("padLeft() pads with a single character")
+    return text.rjust(total, fill)
+
+
+def _index_of(name: str, last: bool) -> Callable[..., int]:
+    def apply(_: DeploymentContext, value: object, target: object) -> int:
+        text, part = _text(name, value).lower(), _text(name, target).lower()
+        return text.rfind(part) if last else text.find(part)
+
+    return apply
+
+
+def _base64(_: DeploymentContext, value: object) -> str:
+    import base64
+
+    return base64.b64encode(_text("base64", value).encode("utf-8")).decode("ascii")
+
+
+def _base64_to_string(_: DeploymentContext, value: object) -> str:
+    import base64
+    import binascii
+
+    try:
+        return base64.b64decode(_text("base64ToString", value), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise _Fail("base64ToString(): not base64 of UTF-8 text") from None
+
+
+def _uri(_: DeploymentContext, base: object, relative: object) -> str:
+    """``uri(base, relative)``: ``relative`` resolved against ``base``, as a browser (and .NET's Uri) would."""
+    from urllib.parse import urljoin
+
+    return urljoin(_text("uri", base), _text("uri", relative))
+
+
 def _hashed(function: str, context: DeploymentContext, args: tuple[object, ...]) -> list[str]:
     """The strings a name function hashes; a stand-in compile assumed would hide in the hash, so it is refused."""
-    texts = [_text(function, arg) for arg in args]
+    texts = _texts(function, args)
     for stand_in, what in context.assumed.items():
         if any(stand_in in text for text in texts):
             raise _Fail(f"{function}() of {what}, which is not known offline")
@@ -622,6 +798,31 @@ _FUNCTIONS: dict[str, tuple[Callable[..., object], int, int | None]] = {
     "createobject": (_create_object, 0, None),
     "first": (lambda _, v: _end("first", v, 0), 1, 1),
     "last": (lambda _, v: _end("last", v, -1), 1, 1),
+    "array": (lambda _, v: v if isinstance(v, list) else [v], 1, 1),
+    "range": (_range, 2, 2),
+    "union": (_union, 1, None),
+    "take": (_slice("take"), 2, 2),
+    "skip": (_slice("skip"), 2, 2),
+    "min": (_extreme("min", min), 1, None),
+    "max": (_extreme("max", max), 1, None),
+    "add": (_arithmetic("add", lambda a, b: a + b), 2, 2),
+    "sub": (_arithmetic("sub", lambda a, b: a - b), 2, 2),
+    "mul": (_arithmetic("mul", lambda a, b: a * b), 2, 2),
+    "div": (_arithmetic("div", _truncated_div), 2, 2),
+    "mod": (_arithmetic("mod", lambda a, b: a - _truncated_div(a, b) * b), 2, 2),
+    "less": (_compare("less", lambda a, b: a < b), 2, 2),  # type: ignore[operator]
+    "lessorequals": (_compare("lessOrEquals", lambda a, b: a <= b), 2, 2),  # type: ignore[operator]
+    "greater": (_compare("greater", lambda a, b: a > b), 2, 2),  # type: ignore[operator]
+    "greaterorequals": (_compare("greaterOrEquals", lambda a, b: a >= b), 2, 2),  # type: ignore[operator]
+    "padleft": (_pad_left, 2, 3),
+    "indexof": (_index_of("indexOf", last=False), 2, 2),
+    "lastindexof": (_index_of("lastIndexOf", last=True), 2, 2),
+    "base64": (_base64, 1, 1),
+    "base64tostring": (_base64_to_string, 1, 1),
+    "uri": (_uri, 2, 2),
+    "subscriptionresourceid": (_subscription_resource_id, 2, None),
+    "tenantresourceid": (_tenant_resource_id, 2, None),
+    "extensionresourceid": (_extension_resource_id, 3, None),
     "uniquestring": (lambda context, *args: unique_string(*_hashed("uniqueString", context, args)), 1, None),
     "guid": (lambda context, *args: arm_guid(*_hashed("guid", context, args)), 1, None),
 }
@@ -630,7 +831,6 @@ _FUNCTIONS: dict[str, tuple[Callable[..., object], int, int | None]] = {
 # fmt: off
 _OFFLINE = frozenset({
     "reference", "newguid", "utcnow", "deployment", "environment", "tenant",
-    "managementgroup", "pickzones", "providers", "subscriptionresourceid", "tenantresourceid",
-    "extensionresourceid", "managementgroupresourceid",
+    "managementgroup", "pickzones", "providers", "managementgroupresourceid",
 })
 # fmt: on

@@ -41,6 +41,7 @@ class Parameter:
     has_default: bool = False
     default: object = None
     allowed: list[object] | None = None
+    root: JsonPath = ()  # where the declaring template is in the file: () or a nested deployment's template
 
     @property
     def secure(self) -> bool:
@@ -48,7 +49,7 @@ class Parameter:
 
     @property
     def path(self) -> JsonPath:
-        return ("parameters", self.name)
+        return (*self.root, "parameters", self.name)
 
 
 @dataclass(frozen=True)
@@ -59,15 +60,15 @@ class Parameters:
     given: Mapping[str, object] = field(default_factory=dict)
 
 
-def declare(section: object, file: str) -> dict[str, Parameter]:
+def declare(section: object, file: str, root: JsonPath = ()) -> dict[str, Parameter]:
     """Read a template's ``parameters`` section; a malformed declaration is an error at its path."""
     if section is None:
         return {}
     if not isinstance(section, dict):
-        raise AibpackError("expected an object of parameter declarations", file=file, path=("parameters",))
+        raise AibpackError("expected an object of parameter declarations", file=file, path=(*root, "parameters"))
     declared: dict[str, Parameter] = {}
     for name, decl in section.items():
-        path = ("parameters", name)
+        path = (*root, "parameters", name)
         if not isinstance(decl, dict) or not isinstance(decl.get("type"), str):
             raise AibpackError('expected a declaration with a "type"', file=file, path=path)
         kind = decl["type"].lower()
@@ -87,6 +88,7 @@ def declare(section: object, file: str) -> dict[str, Parameter]:
             has_default="defaultValue" in decl,
             default=decl.get("defaultValue"),
             allowed=allowed,
+            root=root,
         )
     return declared
 

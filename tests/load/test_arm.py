@@ -376,3 +376,65 @@ def test_a_hash_of_an_assumed_context_value_is_refused() -> None:
     message = error("[uniqueString(resourceGroup().id)]", context=context).message
     assert message == "uniqueString() of resourceGroup().name (pass --resource-group NAME), which is not known offline"
     assert ev("[concat('x-', resourceGroup().name)]", context=context) == "x-aibpack-resource-group"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[array('a')]", ["a"]),
+        ("[array(createArray(1, 2))]", [1, 2]),
+        ("[range(3, 4)]", [3, 4, 5, 6]),
+        ("[union(createArray(1, 2), createArray(2, 3))]", [1, 2, 3]),
+        ("[union(createObject('a', 1, 'b', 2), createObject('B', 3))]", {"a": 1, "B": 3}),
+        ("[take('abcdef', 3)]", "abc"),
+        ("[skip(createArray(1, 2, 3), 2)]", [3]),
+        ("[take('ab', 10)]", "ab"),
+        ("[min(3, 1, 2)]", 1),
+        ("[max(createArray(3, 9, 2))]", 9),
+        ("[add(2, 3)]", 5),
+        ("[sub(2, 3)]", -1),
+        ("[mul(4, 3)]", 12),
+        ("[div(-7, 2)]", -3),
+        ("[mod(-7, 2)]", -1),
+        ("[less(1, 2)]", True),
+        ("[greaterOrEquals('b', 'a')]", True),
+        ("[padLeft('7', 3, '0')]", "007"),
+        ("[indexOf('Image-Builder', 'builder')]", 6),
+        ("[lastIndexOf('a-b-c', '-')]", 3),
+        ("[base64ToString(base64('héllo'))]", "héllo"),
+        ("[uri('https://example.com/scripts/', 'setup.sh')]", "https://example.com/scripts/setup.sh"),
+        ("[uri('https://example.com/a/b.json', 'c.sh')]", "https://example.com/a/c.sh"),
+    ],
+)
+def test_arithmetic_collection_and_text_functions(text: str, expected: object) -> None:
+    assert ev(text) == expected
+
+
+def test_resource_ids_at_other_scopes() -> None:
+    assert ev("[subscriptionResourceId('Microsoft.Authorization/roleDefinitions', 'r1')]") == (
+        f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/r1"
+    )
+    assert ev("[subscriptionResourceId('s2', 'Microsoft.Resources/resourceGroups', 'g')]") == (
+        "/subscriptions/s2/providers/Microsoft.Resources/resourceGroups/g"
+    )
+    assert ev("[tenantResourceId('Microsoft.Authorization/policyDefinitions', 'p')]") == (
+        "/providers/Microsoft.Authorization/policyDefinitions/p"
+    )
+    identity = f"/subscriptions/{SUB}/resourceGroups/g/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id"
+    assert ev(f"[extensionResourceId('{identity}', 'Microsoft.Authorization/locks', 'lock')]") == (
+        f"{identity}/providers/Microsoft.Authorization/locks/lock"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[div(1, 0)]", "div(): division by zero"),
+        ("[add('1', 2)]", "add() needs integers"),
+        ("[union(createArray(1), createObject('a', 1))]", "union() needs all arrays or all objects"),
+        ("[range(0, -1)]", "range(): the count is negative"),
+        ("[less(1, 'a')]", "less() compares two integers or two strings"),
+    ],
+)
+def test_more_functions_fail_clearly(text: str, message: str) -> None:
+    assert error(text).message == message

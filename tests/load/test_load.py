@@ -346,3 +346,105 @@ def test_bom_comments_and_trailing_commas(tmp_path: Path) -> None:
 def test_bad_json_names_the_file_and_position() -> None:
     err = fails('{\n  "properties": {\n    "a": 1\n    "b": 2\n  }\n}')
     assert str(err) == "t.json: invalid JSON at line 4 column 5: Expecting ',' delimiter"
+
+
+# --- nested deployments (Bicep modules) ---------------------------------------------------------------
+
+
+def module(
+    *resources: dict,
+    passed: dict,
+    scope: str | None = "inner",
+    parameters: dict | None = None,
+    variables: dict | None = None,
+    **extra: object,
+) -> dict:
+    """A ``Microsoft.Resources/deployments`` resource with an inline template, as ``az bicep build`` writes it."""
+    properties: dict = {
+        "mode": "Incremental",
+        "parameters": passed,
+        "template": {
+            "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+            "parameters": parameters or {},
+            "variables": variables or {},
+            "resources": list(resources),
+        },
+    }
+    if scope is not None:
+        properties["expressionEvaluationOptions"] = {"scope": scope}
+    return {
+        "type": "Microsoft.Resources/deployments",
+        "apiVersion": "2022-09-01",
+        "name": "m",
+        "properties": properties,
+        **extra,
+    }
+
+
+def test_an_image_template_inside_a_bicep_module_is_found_and_evaluated_in_its_scope() -> None:
+    inner = image_template(
+        name="[parameters('templateName')]",
+        location="[parameters('location')]",
+        tags={"owner": "[variables('owner')]", "rg": "[resourceGroup().name]"},
+    )
+    document = arm(
+        {"type": "Microsoft.Storage/storageAccounts", "name": "[reference('x').name]"},  # never evaluated
+        module(
+            inner,
+            passed={
+                "templateName": {"value": "[format('{0}-tpl', parameters('prefix'))]"},
+                # Bicep writes optional module values as one expression giving {"value": ...}
+                "location": "[if(empty(parameters('region')), createObject('value', 'westus2'), "
+                "createObject('value', parameters('region')))]",
+                "unused": {"value": "[reference('somewhere').outputs.id.value]"},  # never used: never evaluated
+            },
+            parameters={
+                "templateName": {"type": "string"},
+                "location": {"type": "string"},
+                "unused": {"type": "string"},
+            },
+            variables={"owner": "platform"},
+        ),
+        parameters={"prefix": {"type": "string"}, "region": {"type": "string", "defaultValue": ""}},
+    )
+    loaded = load(document, params={"prefix": "golden"}, resource_group="rg-img")
+    assert loaded.name == "golden-tpl"
+    assert loaded.resource_path == ("resources", 1, "properties", "template", "resources", 0)
+    assert loaded.resource["location"] == "westus2"
+    assert loaded.resource["tags"] == {"owner": "platform", "rg": "rg-img"}
+
+
+def test_a_module_deployed_to_another_group_sees_that_group() -> None:
+    inner = image_template(name="t", tags={"rg": "[resourceGroup().name]"})
+    deployment = module(inner, passed={}, resourceGroup="[parameters('group')]")
+    document = arm(deployment, parameters={"group": {"type": "string"}})
+    loaded = load(document, params={"group": "rg-other"}, resource_group="rg-main", location="westus")
+    assert loaded.resource["tags"] == {"rg": "rg-other"}
+    inner["location"] = "[resourceGroup().location]"  # unknown for another group
+    err = fails(
+        arm(module(inner, passed={}, resourceGroup="[parameters('group')]"), parameters={"group": {"type": "string"}}),
+        params={"group": "rg-other"},
+        resource_group="rg-main",
+        location="westus",
+    )
+    assert err.path == ("resources", 0, "properties", "template", "resources", 0, "location")
+
+
+def test_outer_scope_uses_the_parents_parameters() -> None:
+    inner = image_template(name="[parameters('imageTemplateName')]")
+    document = arm(module(inner, passed={}, scope=None))
+    assert load(document, params={"imageTemplateName": "outer"}).name == "outer"
+
+
+def test_errors_inside_a_module_name_the_path_in_the_file() -> None:
+    inner = image_template(name="t", location="[parameters('location')]")
+    passed = {"location": {"value": "[reference('x').location]"}}
+    err = fails(arm(module(inner, passed=passed, parameters={"location": {"type": "string"}}), parameters={}))
+    assert err.path == ("resources", 0, "properties", "parameters", "location", "value")
+    assert "reference() cannot be evaluated offline" in err.message
+    missing = fails(arm(module(inner, passed={}, parameters={"location": {"type": "string"}}), parameters={}))
+    assert missing.path == ("resources", 0, "properties", "template", "resources", 0, "location")
+    assert "the nested deployment passes no value" in missing.message
+    wrong_type = {"location": {"value": 3}}
+    err = fails(arm(module(inner, passed=wrong_type, parameters={"location": {"type": "string"}}), parameters={}))
+    assert err.path == ("resources", 0, "properties", "parameters", "location")
