@@ -124,7 +124,7 @@ def _from_deployment(document: dict, file: Path, options: LoadOptions, diagnosti
     from aibpack.load.arm import Evaluator
 
     where = str(file)
-    declared = params_mod.declare(document.get("parameters"), where)
+    declared = params_mod.declare(document.get("parameters"), where, definitions=document.get("definitions"))
     resolved = params_mod.resolve(
         declared,
         params=options.params,
@@ -292,7 +292,9 @@ def _nested_evaluator(deployment: dict, template: dict, parent: Evaluator, path:
         if isinstance(group, str) and group.lower() != (context.resource_group or "").lower():
             context = DeploymentContext(context.subscription_id, group, None, context.assumed)
     return Evaluator(
-        parameters=params_mod.Parameters(declared=params_mod.declare(template.get("parameters"), parent.file, root)),
+        parameters=params_mod.Parameters(
+            declared=params_mod.declare(template.get("parameters"), parent.file, root, template.get("definitions"))
+        ),
         variables=variables,
         context=context,
         file=parent.file,

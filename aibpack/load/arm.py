@@ -297,7 +297,7 @@ class Evaluator:
         if key in self.parameters.given:
             return copy.deepcopy(self.parameters.given[key])
         path = (*param.path, "defaultValue")
-        if key not in self.passed and not param.has_default:
+        if key not in self.passed and not param.has_default and not param.nullable:
             raise _Fail(f"parameters({param.name!r}): the nested deployment passes no value and there is no default")
 
         def compute() -> object:

@@ -41,6 +41,7 @@ class Parameter:
     has_default: bool = False
     default: object = None
     allowed: list[object] | None = None
+    nullable: bool = False  # languageVersion 2.0: may be null, which it is when no value is given
     root: JsonPath = ()  # where the declaring template is in the file: () or a nested deployment's template
 
     @property
@@ -60,8 +61,11 @@ class Parameters:
     given: Mapping[str, object] = field(default_factory=dict)
 
 
-def declare(section: object, file: str, root: JsonPath = ()) -> dict[str, Parameter]:
-    """Read a template's ``parameters`` section; a malformed declaration is an error at its path."""
+def declare(section: object, file: str, root: JsonPath = (), definitions: object = None) -> dict[str, Parameter]:
+    """Read a template's ``parameters`` section; a malformed declaration is an error at its path.
+
+    A languageVersion 2.0 type (``"$ref": "#/definitions/NAME"``) is looked up in ``definitions``.
+    """
     if section is None:
         return {}
     if not isinstance(section, dict):
@@ -69,16 +73,9 @@ def declare(section: object, file: str, root: JsonPath = ()) -> dict[str, Parame
     declared: dict[str, Parameter] = {}
     for name, decl in section.items():
         path = (*root, "parameters", name)
-        if not isinstance(decl, dict) or not isinstance(decl.get("type"), str):
+        if not isinstance(decl, dict):
             raise AibpackError('expected a declaration with a "type"', file=file, path=path)
-        kind = decl["type"].lower()
-        if kind not in _TYPES:
-            raise AibpackError(
-                f"unknown parameter type {decl['type']!r}: expected one of "
-                "string, securestring, int, bool, array, object, secureobject",
-                file=file,
-                path=(*path, "type"),
-            )
+        kind, nullable = _type_of(decl, definitions, file, path)
         allowed = decl.get("allowedValues")
         if allowed is not None and not isinstance(allowed, list):
             raise AibpackError("expected an array", file=file, path=(*path, "allowedValues"))
@@ -88,9 +85,35 @@ def declare(section: object, file: str, root: JsonPath = ()) -> dict[str, Parame
             has_default="defaultValue" in decl,
             default=decl.get("defaultValue"),
             allowed=allowed,
+            nullable=nullable,
             root=root,
         )
     return declared
+
+
+def _type_of(decl: dict, definitions: object, file: str, path: JsonPath) -> tuple[str, bool]:
+    """The declared type, lower-cased, and whether it is nullable, following ``$ref`` to ``#/definitions/NAME``."""
+    nullable = False
+    for _ in range(8):
+        nullable = nullable or decl.get("nullable") is True
+        kind = decl.get("type")
+        if isinstance(kind, str):
+            if kind.lower() not in _TYPES:
+                raise AibpackError(
+                    f"unknown parameter type {kind!r}: expected one of "
+                    "string, securestring, int, bool, array, object, secureobject",
+                    file=file,
+                    path=(*path, "type"),
+                )
+            return kind.lower(), nullable
+        reference = decl.get("$ref")
+        target = reference.removeprefix("#/definitions/") if isinstance(reference, str) else None
+        if target is None or not isinstance(definitions, dict) or not isinstance(definitions.get(target), dict):
+            raise AibpackError(
+                'expected a declaration with a "type" (or a "$ref" to #/definitions)', file=file, path=path
+            )
+        decl = definitions[target]
+    raise AibpackError("the type's $ref chain is too long", file=file, path=path)
 
 
 def resolve(
@@ -127,7 +150,7 @@ def resolve(
         value = _decode(param, text, template_file)
         check_value(param, value, template_file, param.path)
         given[name.lower()] = value
-    missing = [p for key, p in declared.items() if key not in given and not p.has_default]
+    missing = [p for key, p in declared.items() if key not in given and not p.has_default and not p.nullable]
     if missing:
         first = missing[0]
         more = f" (also without a value: {', '.join(p.name for p in missing[1:])})" if missing[1:] else ""
@@ -139,6 +162,8 @@ def resolve(
 
 def check_value(param: Parameter, value: object, file: str, path: JsonPath) -> None:
     """Check ``value`` against the declared type and ``allowedValues``; secure values are never shown."""
+    if value is None and param.nullable:
+        return
     expected, word = _TYPES[param.type]
     if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
         raise AibpackError(

@@ -2,7 +2,8 @@
 
 AIB matched property names case-insensitively before api-version 2024-02-01 and ignored unknown ones
 (a misspelt ``aritfactTags`` silently did nothing). Here every unknown name is a warning with a
-"did you mean", and older api-versions get their names re-cased.
+"did you mean", and older api-versions get their names re-cased. A property set to null is absent, as in
+any Azure PUT.
 
 The walk follows the validator's own core schema, so it knows exactly the names and tags pydantic will accept.
 """
@@ -48,7 +49,13 @@ class _Walk:
         if kind == "list" and isinstance(data, list) and "items_schema" in schema:
             return [self.value(schema["items_schema"], item, (*path, i)) for i, item in enumerate(data)]
         if kind == "dict" and isinstance(data, dict) and "values_schema" in schema:
-            return {key: self.value(schema["values_schema"], item, (*path, key)) for key, item in data.items()}
+            values = schema["values_schema"]
+            nulls_kept = values["type"] in ("any", "nullable")  # else a null entry (a tag) is absent, as in Azure
+            return {
+                key: self.value(values, item, (*path, key))
+                for key, item in data.items()
+                if item is not None or nulls_kept
+            }
         if kind == "tagged-union" and isinstance(data, dict):
             return self.tagged(schema, data, path)
         if kind == "dataclass" and isinstance(data, dict):
@@ -83,6 +90,8 @@ class _Walk:
             alias = raw_key if raw_key in fields else (by_lower.get(raw_key.lower()) if self.loose else None)
             if alias is None:
                 _report_unknown(raw_key, list(fields), (*path, raw_key), self.diagnostics)
+                continue
+            if raw_value is None:  # as Azure reads a PUT (and Bicep writes an unset nullable parameter): absent
                 continue
             if alias in out:
                 self.diagnostics.warn(

@@ -193,9 +193,9 @@ CASES: list[tuple[str, str, str]] = [
         "properties.vmProfile: expected an object, got a number",
     ),
     (
-        "null-error-handling",
-        mutate(_set("properties.errorHandling", None)),
-        "properties.errorHandling: expected an object, got null",
+        "null-source",
+        mutate(_set("properties.source", None)),
+        "properties.source: missing required property",
     ),
     (
         "vnet-config-as-array",

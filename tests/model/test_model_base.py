@@ -77,3 +77,11 @@ def test_repr_names_the_model_and_every_field() -> None:
     assert repr(step) == (
         "ShellStep(name='hello', script_uri=None, inline=['echo hello'], sha256_checksum='', type='Shell')"
     )
+
+
+def test_null_is_absent_as_in_any_azure_put() -> None:
+    properties = {**RESOURCE["properties"], "errorHandling": None, "vmProfile": {"vmSize": None}}
+    template = parse_template({**RESOURCE, "tags": None, "properties": properties}, Diagnostics(strict=True))
+    assert template == _parse()
+    tagged = parse_template({**RESOURCE, "tags": {"a": "1", "b": None}}, Diagnostics(strict=True))
+    assert tagged.tags == {"a": "1"}
