@@ -448,3 +448,30 @@ def test_errors_inside_a_module_name_the_path_in_the_file() -> None:
     wrong_type = {"location": {"value": 3}}
     err = fails(arm(module(inner, passed=wrong_type, parameters={"location": {"type": "string"}}), parameters={}))
     assert err.path == ("resources", 0, "properties", "parameters", "location")
+
+
+def test_language_version_2_parameter_types_and_nullable_ones() -> None:
+    document = arm(
+        image_template(name="[parameters('name')]", tags="[parameters('tags')]"),
+        parameters={
+            "name": {"$ref": "#/definitions/nameType"},
+            "tags": {"$ref": "#/definitions/tagsType", "nullable": True},
+        },
+    )
+    document["languageVersion"] = "2.0"
+    document["definitions"] = {
+        "nameType": {"$ref": "#/definitions/text"},
+        "text": {"type": "string"},
+        "tagsType": {"type": "object"},
+    }
+    loaded = load(document, params={"name": "golden"})
+    assert loaded.name == "golden"
+    assert loaded.resource["tags"] is None  # absent for the model, as Azure reads a null
+    given = load(document, params={"name": "golden", "tags": '{"team": "platform"}'})
+    assert given.resource["tags"] == {"team": "platform"}
+    wrong = fails(document, params={"name": "golden", "tags": "[1]"})
+    assert wrong.path == ("parameters", "tags")
+    document["parameters"]["name"] = {"$ref": "#/definitions/missing"}
+    err = fails(document, params={"name": "golden"})
+    assert err.path == ("parameters", "name")
+    assert '"$ref" to #/definitions' in err.message
