@@ -430,6 +430,24 @@ def test_a_module_deployed_to_another_group_sees_that_group() -> None:
     assert err.path == ("resources", 0, "properties", "template", "resources", 0, "location")
 
 
+def test_deployments_of_other_things_are_never_evaluated() -> None:
+    roles = module(
+        {"type": "Microsoft.Authorization/roleAssignments", "name": "[guid(copyIndex())]"},
+        passed={"principal": {"value": "[reference('x').principalId]"}},
+        resourceGroup="[variables('groups')[copyIndex()]]",
+        copy={"name": "roles", "count": 2},
+    )
+    document = arm(roles, module(image_template(name="t"), passed={}))
+    assert load(document, resource_group="rg").resource_path == (
+        "resources",
+        1,
+        "properties",
+        "template",
+        "resources",
+        0,
+    )
+
+
 def test_outer_scope_uses_the_parents_parameters() -> None:
     inner = image_template(name="[parameters('imageTemplateName')]")
     document = arm(module(inner, passed={}, scope=None))
