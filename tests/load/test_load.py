@@ -437,7 +437,7 @@ def test_deployments_of_other_things_are_never_evaluated() -> None:
         resourceGroup="[variables('groups')[copyIndex()]]",
         copy={"name": "roles", "count": 2},
     )
-    document = arm(roles, module(image_template(name="t"), passed={}))
+    document = arm(roles, module(image_template(name="t"), passed={}), parameters={})
     assert load(document, resource_group="rg").resource_path == (
         "resources",
         1,
