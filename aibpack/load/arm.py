@@ -11,6 +11,7 @@ as Azure computes them.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -232,6 +233,7 @@ class Evaluator:
         self.root = root
         self.parent = parent
         self.passed = passed or {}
+        self._lambda_scopes: list[dict[str, object]] = []  # innermost last: lambdaVariables() looks there
         self._values: dict[tuple[str, str], object] = {}
         self._active: dict[tuple[str, str], str] = {}  # being evaluated, in order -> declared name
 
@@ -351,7 +353,14 @@ class Evaluator:
             if not isinstance(condition, bool):
                 raise _Fail(f"if(): the condition is {json_kind(condition)}, not a boolean")
             return self._eval(node.args[1] if condition else node.args[2])
+        if name in _TAKES_LAMBDA:
+            return self._call_with_lambda(node)
+        if name == "lambda":
+            raise _Fail(f"lambda() is only an argument of {', '.join(_TAKES_LAMBDA_NAMES)}")
         args = [_plain(self._eval(arg)) for arg in node.args]
+        if name == "lambdavariables":
+            _arity(node.name, args, 1, 1)
+            return self._lambda_variable(_text(node.name, args[0]))
         if name in _CONTEXT:
             _arity(node.name, args, 0, 0)
             return _CONTEXT[name](self.context)
@@ -368,6 +377,50 @@ class Evaluator:
         if name in _OFFLINE or name.startswith("list"):
             raise _Fail(f"ARM function {node.name}() cannot be evaluated offline: {_OFFLINE_HINT}")
         raise _Fail(f"unsupported ARM function {node.name}()")
+
+    def _call_with_lambda(self, node: _Call) -> object:
+        """``map``/``filter``/``reduce``/``toObject``/``sort``: the lambda is applied per item, lazily."""
+        name = node.name.lower()
+        least, most = {"reduce": (3, 3), "toobject": (2, 3)}.get(name, (2, 2))
+        _arity(node.name, node.args, least, most)
+        array = _plain(self._eval(node.args[0]))
+        if not isinstance(array, list):
+            raise _Fail(f"{node.name}() needs an array, got {json_kind(array)}")
+        if name == "reduce":
+            accumulated = _plain(self._eval(node.args[1]))
+            for index, item in enumerate(array):
+                accumulated = self._apply(node.name, node.args[2], accumulated, item, index)
+            return accumulated
+        function = node.args[1]
+        if name == "map":
+            return [self._apply(node.name, function, item, index) for index, item in enumerate(array)]
+        if name == "filter":
+            return [item for index, item in enumerate(array) if self._apply(node.name, function, item, index) is True]
+        if name == "sort":
+            before = functools.cmp_to_key(lambda a, b: -1 if self._apply(node.name, function, a, b) is True else 1)
+            return sorted(array, key=before)
+        keys = [_text(node.name, self._apply(node.name, function, item)) for item in array]  # toObject
+        values = [self._apply(node.name, node.args[2], item) for item in array] if len(node.args) == 3 else array
+        return dict(zip(keys, values, strict=True))
+
+    def _apply(self, function: str, node: object, *values: object) -> object:
+        """Evaluate a ``lambda('a', 'b', body)`` node with its names bound to ``values`` (extra ones unused)."""
+        if not (isinstance(node, _Call) and node.name.lower() == "lambda" and len(node.args) >= 2):
+            raise _Fail(f"{function}() needs a lambda('name', ...) argument")
+        names = node.args[:-1]
+        if not all(isinstance(n, _Literal) and isinstance(n.value, str) for n in names):
+            raise _Fail("lambda(): the variable names must be string literals")
+        self._lambda_scopes.append({n.value.lower(): v for n, v in zip(names, values, strict=False)})  # type: ignore[union-attr]
+        try:
+            return _plain(self._eval(node.args[-1]))
+        finally:
+            self._lambda_scopes.pop()
+
+    def _lambda_variable(self, name: str) -> object:
+        for scope in reversed(self._lambda_scopes):
+            if name.lower() in scope:
+                return copy.deepcopy(scope[name.lower()])
+        raise _Fail(f"lambdaVariables({name!r}): no such lambda variable here")
 
 
 def _arity(name: str, args: tuple[object, ...] | list[object], least: int, most: int | None) -> None:
@@ -743,6 +796,35 @@ def _uri(_: DeploymentContext, base: object, relative: object) -> str:
     return urljoin(_text("uri", base), _text("uri", relative))
 
 
+def _try_get(_: DeploymentContext, value: object, *keys: object) -> object:
+    """``tryGet(object, key, ...)`` (Bicep's ``.?``): the value down that path, or null where it stops."""
+    for key in keys:
+        try:
+            value = _member(value, key)
+        except _Fail:
+            return None
+    return value
+
+
+def _shallow_merge(context: DeploymentContext, objects: object) -> object:
+    """``shallowMerge([a, b, ...])``: the objects merged, a later value winning (not deeply)."""
+    if not isinstance(objects, list) or not all(isinstance(item, dict) for item in objects):
+        raise _Fail("shallowMerge() needs an array of objects")
+    return _union(context, *objects) if objects else {}
+
+
+def _items(_: DeploymentContext, value: object) -> list[dict[str, object]]:
+    if not isinstance(value, dict):
+        raise _Fail(f"items() needs an object, got {json_kind(value)}")
+    return [{"key": key, "value": item} for key, item in value.items()]
+
+
+def _join(_: DeploymentContext, value: object, delimiter: object) -> str:
+    if not isinstance(value, list):
+        raise _Fail(f"join() needs an array, got {json_kind(value)}")
+    return _text("join", delimiter).join(_to_string(item) for item in value)
+
+
 def _hashed(function: str, context: DeploymentContext, args: tuple[object, ...]) -> list[str]:
     """The strings a name function hashes; a stand-in compile assumed would hide in the hash, so it is refused."""
     texts = _texts(function, args)
@@ -823,9 +905,18 @@ _FUNCTIONS: dict[str, tuple[Callable[..., object], int, int | None]] = {
     "subscriptionresourceid": (_subscription_resource_id, 2, None),
     "tenantresourceid": (_tenant_resource_id, 2, None),
     "extensionresourceid": (_extension_resource_id, 3, None),
+    "tryget": (_try_get, 2, None),
+    "shallowmerge": (_shallow_merge, 1, 1),
+    "items": (_items, 1, 1),
+    "objectkeys": (lambda _, v: [item["key"] for item in _items(_, v)], 1, 1),
+    "join": (_join, 2, 2),
     "uniquestring": (lambda context, *args: unique_string(*_hashed("uniqueString", context, args)), 1, None),
     "guid": (lambda context, *args: arm_guid(*_hashed("guid", context, args)), 1, None),
 }
+
+# Functions whose last argument(s) are lambda('name', ..., body), evaluated per item.
+_TAKES_LAMBDA_NAMES = ("map", "filter", "reduce", "sort", "toObject")
+_TAKES_LAMBDA = frozenset(name.lower() for name in _TAKES_LAMBDA_NAMES)
 
 # Functions that need Azure (or a fresh random value) to answer; so do all list*() functions.
 # fmt: off

@@ -438,3 +438,53 @@ def test_resource_ids_at_other_scopes() -> None:
 )
 def test_more_functions_fail_clearly(text: str, message: str) -> None:
     assert error(text).message == message
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[map(createArray(1, 2, 3), lambda('n', mul(lambdaVariables('n'), 10)))]", [10, 20, 30]),
+        (
+            "[map(createArray('a', 'b'), lambda('x', 'i', "
+            "format('{0}{1}', lambdaVariables('x'), lambdaVariables('i'))))]",
+            ["a0", "b1"],
+        ),
+        ("[filter(createArray(1, 5, 2, 8), lambda('n', greater(lambdaVariables('n'), 2)))]", [5, 8]),
+        ("[reduce(createArray(1, 2, 3), 0, lambda('sum', 'n', add(lambdaVariables('sum'), lambdaVariables('n'))))]", 6),
+        ("[sort(createArray(3, 1, 2), lambda('a', 'b', less(lambdaVariables('a'), lambdaVariables('b'))))]", [1, 2, 3]),
+        ("[toObject(createArray('a', 'b'), lambda('k', toUpper(lambdaVariables('k'))))]", {"A": "a", "B": "b"}),
+        # nested lambdas see their own and the enclosing variables
+        (
+            "[map(createArray(1, 2), lambda('x', "
+            "map(createArray(10), lambda('y', add(lambdaVariables('x'), lambdaVariables('y'))))))]",
+            [[11], [12]],
+        ),
+        ("[tryGet(createObject('a', createObject('b', 1)), 'a', 'B')]", 1),
+        ("[tryGet(createObject('a', 1), 'missing')]", None),
+        ("[tryGet(createArray(1, 2), 5)]", None),
+        (
+            "[shallowMerge(createArray("
+            "createObject('a', 1, 'b', createObject('x', 1)), createObject('b', createObject('y', 2))))]",
+            {"a": 1, "b": {"y": 2}},
+        ),
+        ("[items(createObject('a', 1))]", [{"key": "a", "value": 1}]),
+        ("[objectKeys(createObject('a', 1, 'b', 2))]", ["a", "b"]),
+        ("[join(createArray('a', 1, true()), '-')]", "a-1-True"),
+    ],
+)
+def test_lambdas_and_object_helpers(text: str, expected: object) -> None:
+    assert ev(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[lambdaVariables('x')]", "lambdaVariables('x'): no such lambda variable here"),
+        ("[lambda('x', 1)]", "lambda() is only an argument of map, filter, reduce, sort, toObject"),
+        ("[map(createArray(1), 'x')]", "map() needs a lambda('name', ...) argument"),
+        ("[map('abc', lambda('x', 1))]", "map() needs an array, got a string"),
+        ("[shallowMerge(createArray(1))]", "shallowMerge() needs an array of objects"),
+    ],
+)
+def test_lambda_mistakes_fail_clearly(text: str, message: str) -> None:
+    assert error(text).message == message
