@@ -36,6 +36,7 @@ class DeploymentContext:
     location: str | None = None
     # compile's stand-ins for unknown fields -> what each stands for and the option that gives it
     assumed: Mapping[str, str] = field(default_factory=dict)
+    other_group: bool = False  # a nested deployment's group, not the one the options describe
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ _HINTS = {
     "subscriptionId": "set AZURE_SUBSCRIPTION_ID (run and distribute also take --subscription ID)",
     "name": "pass --resource-group NAME",
     "location": "pass --location LOCATION",
+    "other_group_location": "it is the group of a nested deployment; pass the location to it as a parameter",
 }
 _OFFLINE_HINT = "pass the value as a parameter instead (--param)"
 
@@ -511,7 +513,11 @@ def _resource_group(context: DeploymentContext) -> _ContextObject:
             "type": "Microsoft.Resources/resourceGroups",
             "location": context.location,
         },
-        {"id": "subscriptionId" if not sub else "name", "name": "name", "location": "location"},
+        {
+            "id": "subscriptionId" if not sub else "name",
+            "name": "name",
+            "location": "other_group_location" if context.other_group else "location",
+        },
     )
 
 

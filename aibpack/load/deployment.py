@@ -181,7 +181,7 @@ def _nested_evaluator(deployment: dict, template: dict, parent: Evaluator, path:
     if group is not None:  # deployed into another group: its name is known, its location is not
         group = parent.evaluate(group, (*path, "resourceGroup"))
         if isinstance(group, str) and group.lower() != (context.resource_group or "").lower():
-            context = DeploymentContext(context.subscription_id, group, None, context.assumed)
+            context = DeploymentContext(context.subscription_id, group, None, context.assumed, other_group=True)
     return Evaluator(
         parameters=params_mod.Parameters(
             declared=params_mod.declare(template.get("parameters"), parent.file, root, template.get("definitions"))

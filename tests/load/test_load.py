@@ -428,6 +428,10 @@ def test_a_module_deployed_to_another_group_sees_that_group() -> None:
         location="westus",
     )
     assert err.path == ("resources", 0, "properties", "template", "resources", 0, "location")
+    assert err.message == (
+        "resourceGroup().location is not known offline: "
+        "it is the group of a nested deployment; pass the location to it as a parameter"
+    )
 
 
 def test_deployments_of_other_things_are_never_evaluated() -> None:
