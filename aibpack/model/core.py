@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.util
 import os
 import pickle
 import sys
@@ -67,11 +68,16 @@ def _for_validation(node: Any) -> Any:
 
 
 def _models_digest() -> str:
-    """Changes with any model source, and with the pydantic and Python that build the schema."""
-    from pydantic.version import VERSION
+    """Changes with any model source, and with the pydantic and Python that build the schema.
 
-    digest = hashlib.sha256(f"{VERSION} {core_version} {sys.version}".encode())
-    for source in sorted(Path(__file__).parent.glob("*.py")):
+    pydantic's version is read from its ``version.py``, not imported: importing pydantic costs more than
+    everything else this function does.
+    """
+    digest = hashlib.sha256(f"{core_version} {sys.version}".encode())
+    pydantic = importlib.util.find_spec("pydantic")
+    sources = [Path(pydantic.origin).parent / "version.py"] if pydantic and pydantic.origin else []
+    sources += sorted(Path(__file__).parent.glob("*.py"))
+    for source in sources:
         digest.update(source.name.encode() + b"\0" + source.read_bytes())
     return digest.hexdigest()[:32]
 
