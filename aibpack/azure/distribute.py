@@ -299,15 +299,7 @@ def _managed_image(
     run_tags: Mapping[str, str],
     tagged_by_packer: bool = False,
 ) -> RunOutput:
-    from azure.mgmt.compute.models import (
-        CreationData,
-        Image,
-        ImageOSDisk,
-        ImageStorageProfile,
-        ImageUpdate,
-        Snapshot,
-        SubResource,
-    )
+    from azure.mgmt.compute.models import Image, ImageOSDisk, ImageStorageProfile, ImageUpdate, SubResource
 
     dest = parse_id(target.image_id)
     src = parse_id(artifact_id)
@@ -337,36 +329,18 @@ def _managed_image(
                 os_type=os_disk.os_type, os_state=os_disk.os_state, managed_disk=SubResource(id=disk_id)
             )
         else:
-            snap1 = f"{dest.name}-aibpack-{suffix}-src"
-            dest_compute.snapshots.begin_create_or_update(
-                dest.resource_group,
-                snap1,
-                Snapshot(
-                    location=source.location,
-                    incremental=True,
-                    creation_data=CreationData(create_option="Copy", source_resource_id=disk_id),
-                    tags=dict(run_tags),
-                ),
-            ).result()
-            cleanup.append(("snapshot", snap1))
-            snap2 = f"{dest.name}-aibpack-{suffix}-dst"
-            dest_compute.snapshots.begin_create_or_update(
-                dest.resource_group,
-                snap2,
-                Snapshot(
-                    location=target.location,
-                    incremental=True,
-                    creation_data=CreationData(
-                        create_option="CopyStart", source_resource_id=_child_id(dest, "snapshots", snap1)
-                    ),
-                    tags=dict(run_tags),
-                ),
-            ).result()
-            cleanup.append(("snapshot", snap2))
+            # A snapshot of the disk in its region, then CopyStart of that snapshot into the target region.
+            here = f"{dest.name}-aibpack-{suffix}-src"
+            _snapshot(dest_compute, dest, here, source.location, "Copy", disk_id, run_tags)
+            cleanup.append(("snapshot", here))
+            there = f"{dest.name}-aibpack-{suffix}-dst"
+            here_id = _child_id(dest, "snapshots", here)
+            _snapshot(dest_compute, dest, there, target.location, "CopyStart", here_id, run_tags)
+            cleanup.append(("snapshot", there))
             image_disk = ImageOSDisk(
                 os_type=os_disk.os_type,
                 os_state=os_disk.os_state,
-                snapshot=SubResource(id=_child_id(dest, "snapshots", snap2)),
+                snapshot=SubResource(id=_child_id(dest, "snapshots", there)),
             )
         image = Image(
             location=target.location,
@@ -379,6 +353,27 @@ def _managed_image(
         _delete_intermediates(dest_compute, dest.resource_group, cleanup)
     out.regions, out.provisioning_state = [RegionStatus(target.location, "Completed")], "Succeeded"
     return out
+
+
+def _snapshot(
+    compute: Any,
+    dest: ResourceId,
+    name: str,
+    location: str,
+    create_option: str,
+    source_id: str,
+    run_tags: Mapping[str, str],
+) -> None:
+    """An incremental snapshot in ``dest``'s group, made from ``source_id`` by ``create_option``; waits for it."""
+    from azure.mgmt.compute.models import CreationData, Snapshot
+
+    snapshot = Snapshot(
+        location=location,
+        incremental=True,
+        creation_data=CreationData(create_option=create_option, source_resource_id=source_id),
+        tags=dict(run_tags),
+    )
+    compute.snapshots.begin_create_or_update(dest.resource_group, name, snapshot).result()
 
 
 def _child_id(dest: ResourceId, kind: str, name: str) -> str:
