@@ -70,7 +70,7 @@ def _preserved(options: CompileOptions, output_dir: Path, name: str, diagnostics
     """Existing Packer provisioners (``--provisioners``), kept exactly."""
     if not options.provisioners:
         return _Preserved()
-    from aibpack.packer.legacy import load_provisioners
+    from aibpack.legacy.preserve import load_provisioners
 
     blocks: list[RawBlock] = []
     variables: list[Variable] = []

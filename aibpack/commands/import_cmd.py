@@ -9,10 +9,10 @@ from pathlib import Path
 import click
 
 from aibpack.errors import AibpackError, Diagnostics
-from aibpack.importer import customize_steps
+from aibpack.legacy.importer import customize_steps
+from aibpack.legacy.template import read_provisioners
 from aibpack.load.jsonc import parse_jsonc
 from aibpack.output import write_atomic
-from aibpack.packer.legacy import read_provisioners
 
 
 def _dump(data: object) -> str:

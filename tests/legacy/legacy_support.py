@@ -12,8 +12,8 @@ import hcl2
 import pytest
 
 from aibpack.errors import Diagnostics
-from aibpack.packer import legacy_hcl
-from aibpack.packer.legacy import PreservedProvisioners, load_provisioners
+from aibpack.legacy import hcl_scan
+from aibpack.legacy.preserve import PreservedProvisioners, load_provisioners
 from aibpack.render import hcl
 
 DATA = Path(__file__).parent / "data"
@@ -82,7 +82,7 @@ def provisioner_bodies(text: str) -> list[tuple[str, dict]]:
     found = parsed.get("provisioner", [])
     for build in parsed.get("build", []):
         found = found + build.get("provisioner", [])
-    return [(kind.strip('"'), legacy_hcl.literal(body)) for item in found for kind, body in item.items()]
+    return [(kind.strip('"'), hcl_scan.literal(body)) for item in found for kind, body in item.items()]
 
 
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from aibpack.errors import AibpackError, Diagnostics
-from aibpack.packer.legacy import LegacyProvisioner, LegacyTemplate
+from aibpack.legacy.template import LegacyProvisioner, LegacyTemplate
 
 # Attributes each converter consumes; anything else on the provisioner is warned about.
 _SHELL = {"inline", "script", "scripts", "environment_vars", "env"}
