@@ -31,47 +31,6 @@ def azure_options(func):  # type: ignore[no-untyped-def]
     )(func)
 
 
-def _minutes(seconds: float) -> str:
-    whole = round(seconds)
-    return f"{whole // 60}m{whole % 60:02d}s" if whole >= 60 else f"{whole}s"
-
-
-def summary(report, keep_work_dir: bool) -> list[str]:  # type: ignore[no-untyped-def]
-    """The short human summary: what was built, where, how long, what was kept."""
-    lines = [f"{report.template}: {report.status} in {_minutes(report.duration)}"]
-    if report.error:
-        lines.append(f"error: {report.error}")
-    if report.artifact_id:
-        lines.append(f"built image: {report.artifact_id}")
-    for output in report.run_outputs:
-        if output["provisioningState"] == "Succeeded":
-            regions = ", ".join(f"{r['name']} {r['replicationState']}" for r in output["regions"])
-            lines.append(f"  {output['runOutputName']} ({output['type']}, {regions}): {output['artifactId']}")
-    for note in report.notes:
-        lines.append(f"warning: {note}")
-    if report.staging_group:
-        if report.staging_kept and report.staging_created_by_us:
-            lines.append(
-                f"kept staging resource group {report.staging_group}; delete it with: "
-                f"az group delete -n {report.staging_group} --yes"
-            )
-        elif report.staging_kept:
-            lines.append(
-                f"kept this run's resources in staging resource group {report.staging_group}; delete them with: "
-                "aibpack cleanup, or az resource delete on the resources tagged aibpackRunId"
-            )
-        elif report.staging_deleted:
-            lines.append(f"deleted staging resource group {report.staging_group}")
-        else:
-            lines.append(
-                f"staging resource group {report.staging_group} may be left; delete it with: "
-                f"az group delete -n {report.staging_group} --yes"
-            )
-    if keep_work_dir and report.work_dir is not None:
-        lines.append(f"work dir (compiled template, packer.log): {report.work_dir}")
-    return lines
-
-
 @click.command("run")
 @click.argument("template", type=click.Path(path_type=Path))
 @template_options
@@ -104,6 +63,7 @@ def run_command(
 ) -> None:
     """Build the image: compile, preflight, staging group, packer build, cleanup."""
     from aibpack.run import RunOptions, run
+    from aibpack.run.report import summary
 
     temporary = work_dir is None
     work = Path(tempfile.mkdtemp(prefix="aibpack-run-")) if work_dir is None else work_dir.absolute()

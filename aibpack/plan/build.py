@@ -20,7 +20,17 @@ class Expr:
     text: str
 
 
-Value = str | int | bool | Expr | list["Value"] | dict[str, "Value"]
+@dataclass(frozen=True)
+class Interpolation:
+    """A string template of literal text and references (``"${path.root}/scripts/a.sh"``).
+
+    The plan says what the parts are; render escapes the literal text, so no escaping happens in plan.
+    """
+
+    parts: tuple[str | Expr, ...]
+
+
+Value = str | int | bool | Expr | Interpolation | list["Value"] | dict[str, "Value"]
 
 
 @dataclass(frozen=True)

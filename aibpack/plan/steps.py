@@ -18,8 +18,7 @@ from urllib.parse import unquote, urlparse
 
 from aibpack.errors import AibpackError, JsonPath, format_path
 from aibpack.model.customize import FileStep, PowerShellStep, ShellStep, WindowsRestartStep, WindowsUpdateStep
-from aibpack.plan.build import Attribute, Block, Expr, OsType, RemoteFile
-from aibpack.render.hcl import quote
+from aibpack.plan.build import Attribute, Block, Expr, Interpolation, OsType, RemoteFile
 
 DEFAULT_RESTART_COMMAND = 'shutdown /r /f /t 0 /c "packer restart"'
 DEFAULT_RESTART_TIMEOUT = "5m"
@@ -188,7 +187,7 @@ def _is_remote(uri: str) -> bool:
     return urlparse(uri).scheme.lower() in ("http", "https")
 
 
-def _local_file(uri: str, checksum: str, path: JsonPath, ctx: StepContext) -> Expr | None:
+def _local_file(uri: str, checksum: str, path: JsonPath, ctx: StepContext) -> Interpolation | None:
     """The HCL path of a local script/file (verified), or None when ``uri`` is remote and not staged."""
     staged = ctx.staged.get(uri)
     if staged is None and _is_remote(uri):
@@ -208,7 +207,7 @@ def _local_file(uri: str, checksum: str, path: JsonPath, ctx: StepContext) -> Ex
             if digest != checksum.lower():
                 raise AibpackError(f"sha256 of '{file}' is {digest}, not {checksum}", path=path)
     relative = Path(os.path.relpath(file.resolve(), ctx.output_dir.resolve())).as_posix()
-    return Expr('"${path.root}/' + quote(relative, go_template=True)[1:])
+    return Interpolation((Expr("path.root"), "/" + relative))
 
 
 def _curl(uri: str, target: str, checksum: str) -> list[str]:

@@ -14,7 +14,7 @@ import jinja2
 
 from aibpack import __version__
 from aibpack.cache import cache_dir
-from aibpack.plan.build import Block, BuildPlan, Expr, RawBlock, Value
+from aibpack.plan.build import Block, BuildPlan, Expr, Interpolation, RawBlock, Value
 from aibpack.render import hcl
 
 # Provisioner and builder strings pass through Packer's Go-template engine too; these meta-arguments don't.
@@ -60,7 +60,13 @@ def expression(
     if isinstance(data, Expr):
         # Multi-line expressions (kept from existing Packer files) are written as if at column 0.
         return hcl.indent(data.text, indent)[2 * indent :] if indent else data.text
-    if isinstance(data, list) and any(isinstance(item, Expr) for item in data):
+    if isinstance(data, Interpolation):
+        parts = (
+            f"${{{part.text}}}" if isinstance(part, Expr) else hcl.quote(part, go_template=go_template)[1:-1]
+            for part in data.parts
+        )
+        return '"' + "".join(parts) + '"'
+    if isinstance(data, list) and any(isinstance(item, Expr | Interpolation) for item in data):
         pad = "  " * (indent + 1)
         items = [
             f"{pad}{expression(item, go_template=go_template, indent=indent + 1, secrets=secrets)}," for item in data

@@ -174,7 +174,7 @@ def test_auth_cli_goes_through_az_on_path(fake_arm: FakeArm, fake_arm_env: dict[
 def test_importing_aibpack_azure_loads_no_sdk() -> None:
     code = (
         "import aibpack.azure.clients, aibpack.azure.staging, aibpack.azure.cleanup, "
-        "aibpack.azure.preflight; "
+        "aibpack.azure.checks; "
         "import sys; assert not any(m.startswith('azure') for m in sys.modules), "
         "[m for m in sys.modules if m.startswith('azure')]"
     )

@@ -10,6 +10,7 @@ from support.cli import run
 from support.run_env import DEST_GROUP, LOCATION, RunEnv
 
 import aibpack.run
+import aibpack.run.build
 
 
 def _run(env: RunEnv, template: Path, *extra: str) -> tuple[int, str, dict]:
@@ -161,7 +162,7 @@ def test_keep_staging_keeps_the_group_and_names_it(run_env: RunEnv) -> None:
 
 
 def test_build_timeout_exits_1_with_the_message(run_env: RunEnv, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(aibpack.run, "SECONDS_PER_MINUTE", 0.5)  # buildTimeoutInMinutes=2 → 1 s
+    monkeypatch.setattr(aibpack.run.build, "SECONDS_PER_MINUTE", 0.5)  # buildTimeoutInMinutes=2 → 1 s
     run_env.mode("hang")
     code, err, outputs = _run(run_env, run_env.template(timeout=2))
 

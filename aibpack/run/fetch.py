@@ -1,4 +1,4 @@
-"""Fetching every remote ``scriptUri``/``sourceUri`` once, before the build, and staging verified copies.
+"""Fetch stage: every remote ``scriptUri``/``sourceUri`` once, before the build, and staging verified copies.
 
 AIB froze the scripts when the template was submitted; a build in a private VNet may have no internet. So
 ``run`` downloads each remote file here (retries with back-off, a timeout, a size limit), checks it against its
@@ -15,11 +15,16 @@ import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from aibpack import __version__
 from aibpack.errors import BuildFailed
 from aibpack.plan.build import RemoteFile
+
+if TYPE_CHECKING:
+    from aibpack.pipeline import Compiled
+    from aibpack.run.report import RunOptions
 
 MAX_BYTES = 256 * 1024 * 1024
 _CHUNK = 1024 * 1024
@@ -141,3 +146,10 @@ def stage_remote_files(
         except BuildFailed as exc:
             raise exc.located(template_file) if template_file else exc from None
     return staged
+
+
+def fetch_stage(options: RunOptions, compiled: Compiled) -> dict[str, Path]:
+    """Every remote scriptUri/sourceUri downloaded once, verified, staged in ``<work-dir>/files/``."""
+    return stage_remote_files(
+        compiled.plan.remote_files, options.work_dir, options.fetch, template_file=options.template
+    )

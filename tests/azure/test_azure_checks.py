@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from fakearm import FakeArm
 
+from aibpack.azure.checks import DistributeTarget, check_targets
 from aibpack.azure.clients import AzureContext
-from aibpack.azure.preflight import DistributeTarget, check_targets
 from aibpack.errors import EXIT_FAILED, EXIT_USAGE, AibpackError, BuildFailed
 
 OTHER_SUB = "22222222-2222-4333-8444-555555555555"

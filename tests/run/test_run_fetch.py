@@ -12,7 +12,7 @@ from support.run_env import FileServer, RunEnv
 
 from aibpack.errors import BuildFailed
 from aibpack.plan.build import RemoteFile
-from aibpack.preflight import FetchSettings, stage_remote_files
+from aibpack.run.fetch import FetchSettings, stage_remote_files
 
 FAST = FetchSettings(attempts=3, backoff=0.01, timeout=5)
 
@@ -96,9 +96,9 @@ def test_verified_script_is_staged_and_compiled_as_a_local_upload(run_env: RunEn
 def test_fetch_retries_then_succeeds(tmp_path: Path, file_server: FileServer, monkeypatch) -> None:
     url, digest = file_server.add("a.sh", b"x")
     calls = []
-    import aibpack.preflight as preflight
+    import aibpack.run.fetch as fetch
 
-    real = preflight._download
+    real = fetch._download
 
     def flaky(uri, target, settings):
         calls.append(uri)
@@ -106,7 +106,7 @@ def test_fetch_retries_then_succeeds(tmp_path: Path, file_server: FileServer, mo
             raise OSError("connection reset")
         return real(uri, target, settings)
 
-    monkeypatch.setattr(preflight, "_download", flaky)
+    monkeypatch.setattr(fetch, "_download", flaky)
     staged = stage_remote_files([RemoteFile(url, digest, ("p",)), RemoteFile(url, digest, ("q",))], tmp_path, FAST)
     assert len(calls) == 3  # two failures, one success; the second reference is not fetched again
     assert staged[url].read_bytes() == b"x"

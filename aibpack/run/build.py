@@ -1,0 +1,143 @@
+"""Packer stage: ``packer init`` when plugins are missing, then ``packer build`` with the run's variables.
+
+Secrets (the credential's, secureString parameters) reach Packer only as ``PKR_VAR_`` environment variables.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+from aibpack.errors import BuildFailed
+from aibpack.pipeline import Compiled
+from aibpack.run.check import Preflight
+from aibpack.run.report import RunOptions
+from aibpack.run.signals import Interrupted
+
+if TYPE_CHECKING:
+    from aibpack.azure.clients import AzureContext
+    from aibpack.azure.staging import StagingGroup
+    from aibpack.packer.machine import Artifact
+    from aibpack.packer.runner import PackerResult
+
+DEFAULT_TIMEOUT_MINUTES = 240
+
+
+SECONDS_PER_MINUTE = 60.0  # tests shrink it to exercise buildTimeoutInMinutes in seconds
+
+
+PACKER_CLOUD_NAMES = {"AzureCloud": "Public", "AzureChinaCloud": "China", "AzureUSGovernment": "USGovernment"}
+
+
+def _hcl_map(values: Mapping[str, str]) -> str:
+    def quote(text: str) -> str:
+        escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("${", "$${").replace("%{", "%%{")
+        return f'"{escaped}"'
+
+    return "{" + ", ".join(f"{quote(k)} = {quote(v)}" for k, v in values.items()) + "}"
+
+
+def packer_variables(
+    options: RunOptions, compiled: Compiled, ctx: AzureContext, staging: StagingGroup
+) -> tuple[dict[str, str], dict[str, str]]:
+    """(``-var`` values, secret values for ``PKR_VAR_*``): the credential matching ``--auth``, the staging group."""
+    from aibpack.plan import output_image
+
+    environ = os.environ if options.environ is None else options.environ
+    image = output_image(compiled.template, compiled.name)
+    variables = {
+        "subscription_id": ctx.subscription_id,
+        "location": "",
+        "build_resource_group_name": staging.name,
+        "managed_image_name": image.name,
+        "managed_image_resource_group_name": image.resource_group if image.target_index is not None else staging.name,
+        "run_tags": _hcl_map({**staging.resource_tags, **_direct_target_tags(compiled, image.target_index)}),
+    }
+    cloud = environ.get("AIBPACK_CLOUD")
+    if cloud in PACKER_CLOUD_NAMES:
+        variables["cloud_environment_name"] = PACKER_CLOUD_NAMES[cloud]
+    # secureString parameter values reach Packer only as PKR_VAR_ environment variables (masked in logs).
+    secrets: dict[str, str] = {name: value for value, name in compiled.plan.secrets.items()}
+    if options.auth == "cli":
+        variables["use_azure_cli_auth"] = "true"
+    elif options.auth == "env":
+        for name, env_name in (("client_id", "AZURE_CLIENT_ID"), ("tenant_id", "AZURE_TENANT_ID")):
+            if environ.get(env_name):
+                variables[name] = environ[env_name]
+        if environ.get("AZURE_CLIENT_SECRET"):
+            secrets["client_secret"] = environ["AZURE_CLIENT_SECRET"]
+    return variables, secrets
+
+
+def on_error_mode(options: RunOptions, compiled: Compiled) -> str:
+    return options.on_error or compiled.template.properties.error_handling.on_customizer_error
+
+
+def build_timeout_minutes(compiled: Compiled) -> int:
+    return compiled.template.properties.build_timeout_in_minutes or DEFAULT_TIMEOUT_MINUTES
+
+
+def _direct_target_tags(compiled: Compiled, target_index: int | None) -> dict[str, str]:
+    """The artifactTags of the ManagedImage target Packer builds directly: Packer applies them at creation."""
+    if target_index is None:
+        return {}
+    return dict(compiled.template.properties.distribute[target_index].artifact_tags)
+
+
+def build_stage(
+    options: RunOptions,
+    compiled: Compiled,
+    pre: Preflight,
+    staging: StagingGroup,
+    on_line: Callable[[str], None],
+) -> PackerResult:
+    """``packer init`` when plugins are missing, then ``packer build`` with the timeout and on-error mode."""
+    from aibpack.packer.runner import build_args, init_plugins, run_packer
+
+    log_path = options.work_dir / "packer.log"
+    variables, secrets = packer_variables(options, compiled, pre.ctx, staging)
+    init_plugins(pre.packer, pre.version, options.work_dir, log_path=log_path)
+    args = build_args(f"{compiled.name}.pkr.hcl", on_error=on_error_mode(options, compiled), variables=variables)
+    return run_packer(
+        args,
+        packer=pre.packer,
+        cwd=options.work_dir,
+        log_path=log_path,
+        timeout=build_timeout_minutes(compiled) * SECONDS_PER_MINUTE,
+        on_line=on_line,
+        secret_env=secrets,
+        grace_period=options.grace_period,
+    )
+
+
+def built_artifact(result: PackerResult) -> Artifact | None:
+    """The azure-arm artifact Packer reported (the managed image), if any."""
+    from aibpack.packer.machine import AZURE_ARM_BUILDER_ID
+
+    for artifact in result.artifacts:
+        if artifact.builder_id == AZURE_ARM_BUILDER_ID or artifact.target.startswith("azure-arm."):
+            return artifact
+    return result.artifacts[0] if result.artifacts else None
+
+
+def kept_for_debugging(options: RunOptions, compiled: Compiled, result: PackerResult) -> bool:
+    """``--on-error abort`` keeps a failed build's resources for debugging (not a timeout's or an interrupt's)."""
+    stopped = result.timed_out or result.interrupted_by is not None
+    return result.exit_code != 0 and not stopped and on_error_mode(options, compiled) == "abort"
+
+
+def check_build(result: PackerResult, compiled: Compiled, artifact: Artifact | None) -> Artifact:
+    """The built image, or why there is none raised: an interrupt, the build timeout, Packer's failure."""
+    if result.interrupted_by:
+        raise Interrupted(result.interrupted_by)
+    if result.timed_out:
+        minutes = build_timeout_minutes(compiled)
+        step = f" (during: {result.last_step})" if result.last_step else ""
+        raise BuildFailed(f"packer build timed out after buildTimeoutInMinutes={minutes}{step}")
+    if result.exit_code != 0:
+        why = "; ".join(result.errors) or "see packer.log"
+        raise BuildFailed(f"packer build failed (exit {result.exit_code}): {why}")
+    if artifact is None:
+        raise BuildFailed("packer build succeeded but reported no azure-arm artifact")
+    return artifact
