@@ -10,7 +10,6 @@ and is recorded in ``unhandled``.
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import json
 import logging
 import re
@@ -24,7 +23,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
+from . import rules
 from .ca import CertBundle
+from .replies import Response
+from .replies import error as _error
+from .replies import now as _now
+from .replies import parse_resource as _parse_resource
+from .resources import BlobStore, ResourceStore, public
 
 log = logging.getLogger("fakearm")
 
@@ -34,16 +39,6 @@ ROLE_DEFINITIONS = {
     "Contributor": "b24988ac-6180-42a0-ab88-20f7382dd24c",
     "Reader": "acdd72a7-3c98-4d1a-a7bd-2ccb6e7b9d88",
     "User Access Administrator": "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",
-}
-# Types whose PUT is a long-running operation (Compute answers 201 + Azure-AsyncOperation).
-LRO_TYPES = {
-    "microsoft.compute/images",
-    "microsoft.compute/disks",
-    "microsoft.compute/snapshots",
-    "microsoft.compute/galleries",
-    "microsoft.compute/galleries/images",
-    "microsoft.compute/galleries/images/versions",
-    "microsoft.compute/virtualmachines",
 }
 PROVIDER_TYPES = {
     "Microsoft.Compute": [
@@ -82,15 +77,8 @@ _DISK_ACTION = re.compile(
     re.IGNORECASE,
 )
 _DISK_BLOB = re.compile(r"^/fakearm/blobs/([0-9a-f]{32})$", re.IGNORECASE)
-FAKE_VHD_SIZE = 4096
 _TERM = re.compile(r"(\w+)\s+eq\s+'([^']*)'", re.IGNORECASE)
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
-
-
-class Response(NamedTuple):
-    status: int
-    body: Any = None
-    headers: dict[str, str] = {}
 
 
 class Request(NamedTuple):
@@ -128,26 +116,28 @@ class OperationFailure:
     message: str
     remaining: int | None = 1
     hits: int = 0
+    region: str | None = None
 
 
 @dataclass
 class _Operation:
+    """A long-running operation: done after ``total`` polls and ``delay`` seconds (see ``rules.job_fraction``)."""
+
     id: str
-    polls_left: int
-    ready_at: float
+    total: int
+    delay: float
     finish: Callable[[bool], None]
+    done: int = 0
+    started: float = field(default_factory=time.monotonic)
     error: dict[str, str] | None = None
+    failed_region: str | None = None
     status: str = "InProgress"
     result: Any = None
-    started: str = field(default_factory=lambda: _now())
+    start_time: str = field(default_factory=lambda: _now())
 
-
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _error(status: int, code: str, message: str) -> Response:
-    return Response(status, {"error": {"code": code, "message": message}})
+    @property
+    def job(self) -> dict[str, Any]:
+        return {"total": self.total, "done": self.done, "started": self.started, "delay": self.delay}
 
 
 def _is_under(child: str, parent: str) -> bool:
@@ -177,7 +167,7 @@ def _tags_match(tags: dict[str, str] | None, terms: dict[str, str]) -> bool:
     return "tagvalue" not in terms or lowered[terms["tagname"].lower()] == terms["tagvalue"]
 
 
-class FakeArm:
+class FakeArm(ResourceStore):
     """The fake's state and behaviour; ``start()`` serves it over HTTPS on a random loopback port."""
 
     def __init__(
@@ -188,6 +178,7 @@ class FakeArm:
         lro_polls: int = 1,
         lro_delay: float = 0.0,
         lro_retry_after: int | None = None,
+        copy_polls: int = 2,
     ) -> None:
         self.certs = certs
         self.subscriptions = {s.lower() for s in subscriptions}
@@ -195,6 +186,8 @@ class FakeArm:
         self.lro_polls = lro_polls
         self.lro_delay = lro_delay
         self.lro_retry_after = lro_retry_after
+        self.copy_polls = copy_polls  # GETs of a CopyStart snapshot before its completionPercent reaches 100
+        self.blob_store: BlobStore | None = None
         self.request_log: list[Request] = []
         self.unhandled: list[tuple[str, str]] = []
         self._lock = threading.RLock()
@@ -295,6 +288,26 @@ class FakeArm:
             self._failures.append(failure)
         return failure
 
+    def fail_replication(
+        self, path_regex: str, region: str, detail: str = "Failed with internal server error."
+    ) -> None:
+        """Make the next gallery image version PUT on a matching path end Failed, replication to ``region`` failing.
+
+        The message is the one Azure gave for a failed regional replication (Azure/azure-cli#15539); the code is not
+        in that report, so the fake's generic one is used.
+        """
+        message = (
+            "Gallery replication jobs failed in one or more regions. The failing regions' details are as follows: "
+            f"'{{region:{region}, detail:{detail}}}'. If retry does not work, then please do an update by removing "
+            "the failed regions and update again by adding them back."
+        )
+        self.fail_operation(path_regex, message=message, method="PUT").region = region
+
+    def use_blob_store(self, store: BlobStore) -> None:
+        """Put granted disks into a real Blob service, so that a server-side copy (Copy Blob) can read them."""
+        with self._lock:
+            self.blob_store = store
+
     @property
     def requests(self) -> list[tuple[str, str, int]]:
         """(method, path, status) of every request so far, in arrival order."""
@@ -379,7 +392,7 @@ class FakeArm:
     def resource(self, resource_id: str) -> dict[str, Any] | None:
         with self._lock:
             record = self._resources.get(resource_id.lower())
-            return copy.deepcopy(record) if record else None
+            return public(record) if record else None
 
     def role_assignments(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -392,7 +405,7 @@ class FakeArm:
             return copy.deepcopy(
                 {
                     "resourceGroups": list(self._groups.values()),
-                    "resources": list(self._resources.values()),
+                    "resources": [public(r) for r in self._resources.values()],
                     "roleAssignments": list(self._assignments.values()),
                 }
             )
@@ -471,12 +484,7 @@ class FakeArm:
     # ---- long-running operations -----------------------------------------------------------------------
 
     def _start_operation(self, method: str, path: str, finish: Callable[[bool], None]) -> _Operation:
-        op = _Operation(
-            id=str(uuid.uuid4()),
-            polls_left=self.lro_polls,
-            ready_at=time.monotonic() + self.lro_delay,
-            finish=finish,
-        )
+        op = _Operation(id=str(uuid.uuid4()), total=self.lro_polls, delay=self.lro_delay, finish=finish)
         for failure in self._failures:
             if failure.remaining == 0 or (failure.method and failure.method != method):
                 continue
@@ -485,6 +493,7 @@ class FakeArm:
                 if failure.remaining is not None:
                     failure.remaining -= 1
                 op.error = {"code": failure.code, "message": failure.message}
+                op.failed_region = failure.region
                 break
         self._operations[op.id] = op
         return op
@@ -492,8 +501,8 @@ class FakeArm:
     def _advance(self, op: _Operation) -> None:
         if op.status != "InProgress":
             return
-        if op.polls_left > 0 or time.monotonic() < op.ready_at:
-            op.polls_left = max(0, op.polls_left - 1)
+        if op.done < op.total or rules.job_fraction(op.job) < 1.0:
+            op.done = min(op.total, op.done + 1)
             return
         op.status = "Failed" if op.error else "Succeeded"
         op.finish(op.error is None)
@@ -513,7 +522,7 @@ class FakeArm:
         if not op:
             return _error(404, "OperationNotFound", f"operation {op_id} not found")
         self._advance(op)
-        body: dict[str, Any] = {"name": op.id, "status": op.status, "startTime": op.started}
+        body: dict[str, Any] = {"name": op.id, "status": op.status, "startTime": op.start_time}
         if op.status != "InProgress":
             body["endTime"] = _now()
         if op.status == "Failed":
@@ -592,9 +601,9 @@ class FakeArm:
                 group["properties"]["provisioningState"] = "Succeeded"
                 return
             self._groups.pop((sub.lower(), group["name"].lower()), None)
-            for store in (self._resources, self._assignments):
-                for key in [k for k in store if _is_under(k, prefix)]:
-                    del store[key]
+            for key in [k for k in self._assignments if _is_under(k, prefix)]:
+                del self._assignments[key]
+            self._remove([k for k in self._resources if _is_under(k, prefix)])
 
         op = self._start_operation("DELETE", group["id"], finish)
         location = f"https://{host}/subscriptions/{sub}/operationresults/{op.id}?api-version=2025-04-01"
@@ -625,227 +634,6 @@ class FakeArm:
                 "resourceTypes": types,
             },
         )
-
-    # ---- resources in groups ---------------------------------------------------------------------------
-
-    @staticmethod
-    def _resource_body(resource_id: str, full_type: str, body: dict[str, Any], group: dict[str, Any]) -> dict[str, Any]:
-        record = copy.deepcopy(body)
-        record.update(
-            id=resource_id,
-            name=resource_id.rsplit("/", 1)[1],
-            type=full_type,
-            location=body.get("location") or group["location"],
-            tags=dict(body.get("tags") or {}),
-        )
-        record["properties"] = dict(body.get("properties") or {})
-        return record
-
-    def _resource(self, method: str, path: str, query: dict[str, list[str]], body: Any, host: str) -> Response:
-        parsed = _parse_resource(path)
-        if not parsed:
-            return self._unhandled(method, path)
-        sub, group_name, full_type, is_collection = parsed
-        group = self._groups[(sub.lower(), group_name.lower())]
-        if is_collection:
-            if method != "GET":
-                return self._unhandled(method, path)
-            prefix = path.lower() + "/"
-            items = [
-                self._view(r, query)
-                for key, r in sorted(self._resources.items())
-                if key.startswith(prefix) and "/" not in key[len(prefix) :]
-            ]
-            return Response(200, {"value": items})
-        key = path.lower()
-        parent = key.rsplit("/", 2)[0]
-        if full_type.count("/") > 1 and parent not in self._resources:
-            return _error(
-                404,
-                "ParentResourceNotFound",
-                f"Can not perform requested operation on nested resource. "
-                f"Parent resource '{parent.rsplit('/', 1)[1]}' not found.",
-            )
-        existing = self._resources.get(key)
-        if method == "PUT":
-            return self._put_resource(path, full_type, body or {}, group, existing, host)
-        if not existing:
-            if method == "DELETE":
-                return Response(204)
-            return _error(
-                404,
-                "ResourceNotFound",
-                f"The Resource '{full_type}/{path.rsplit('/', 1)[1]}' under "
-                f"resource group '{group_name}' was not found.",
-            )
-        if method == "GET":
-            return Response(200, self._view(existing, query))
-        if method == "PATCH":
-            existing["tags"] = dict((body or {}).get("tags", existing["tags"]) or {})
-            existing["properties"].update((body or {}).get("properties") or {})
-            return Response(200, copy.deepcopy(existing))
-        if method == "DELETE":
-            return self._delete_resource(sub, existing, host)
-        return self._unhandled(method, path)
-
-    def _put_resource(
-        self,
-        path: str,
-        full_type: str,
-        body: dict[str, Any],
-        group: dict[str, Any],
-        existing: dict[str, Any] | None,
-        host: str,
-    ) -> Response:
-        if full_type.lower() == "microsoft.compute/galleries/images/versions":
-            problem = self._check_version_source(body)
-            if problem:
-                return problem
-        if problem := self._check_disk_sources(full_type, body):
-            return problem
-        record = self._resource_body(existing["id"] if existing else path, full_type, body, group)
-        status = 200 if existing else 201
-        if full_type.lower() not in LRO_TYPES:
-            record["properties"]["provisioningState"] = "Succeeded"
-            self._resources[path.lower()] = record
-            return Response(status, copy.deepcopy(record))
-        record["properties"]["provisioningState"] = "Updating" if existing else "Creating"
-        if full_type.lower() == "microsoft.compute/galleries/images/versions":
-            record["properties"].setdefault("publishingProfile", {})["publishedDate"] = _now()
-        self._resources[path.lower()] = record
-
-        def finish(succeeded: bool) -> None:
-            record["properties"]["provisioningState"] = "Succeeded" if succeeded else "Failed"
-
-        op = self._start_operation("PUT", path, finish)
-        sub = path.split("/")[2]
-        headers = self._async_headers(host, sub, record["location"], op)
-        if full_type.lower() in ("microsoft.compute/disks", "microsoft.compute/snapshots"):
-            # Disks and snapshots answer 202 (the SDK accepts only 200 and 202 for them).
-            status = 200 if existing else 202
-        return Response(status, copy.deepcopy(record), headers)
-
-    def _check_version_source(self, body: dict[str, Any]) -> Response | None:
-        """A gallery image version's source must exist when it lives in this fake."""
-        source = ((body.get("properties") or {}).get("storageProfile") or {}).get("source") or {}
-        source_id = source.get("id") or source.get("virtualMachineId") or ""
-        parsed = _parse_resource(source_id)
-        if parsed and parsed[0].lower() in self.subscriptions and source_id.lower() not in self._resources:
-            return _error(400, "InvalidParameter", f"The source '{source_id}' was not found.")
-        return None
-
-    def _check_disk_sources(self, full_type: str, body: dict[str, Any]) -> Response | None:
-        """Images, disks and snapshots made from other resources of this fake need those to exist."""
-        props = body.get("properties") or {}
-        refs: list[str] = []
-        if full_type.lower() == "microsoft.compute/images":
-            os_disk = (props.get("storageProfile") or {}).get("osDisk") or {}
-            refs += [(os_disk.get(k) or {}).get("id", "") for k in ("snapshot", "managedDisk")]
-            refs.append((props.get("sourceVirtualMachine") or {}).get("id", ""))
-        elif full_type.lower() in ("microsoft.compute/disks", "microsoft.compute/snapshots"):
-            creation = props.get("creationData") or {}
-            refs += [creation.get("sourceResourceId", ""), (creation.get("imageReference") or {}).get("id", "")]
-        for ref in filter(None, refs):
-            parsed = _parse_resource(ref)
-            if parsed and parsed[0].lower() in self.subscriptions and ref.lower() not in self._resources:
-                return _error(404, "NotFound", f"The source resource '{ref}' was not found.")
-        return None
-
-    def _delete_resource(self, sub: str, record: dict[str, Any], host: str) -> Response:
-        key = record["id"].lower()
-        if record["properties"].get("diskState") == "ActiveSAS":
-            return _error(
-                409,
-                "OperationNotAllowed",
-                f"Disk {record['name']} cannot be deleted while it has an active SAS (revoke access first).",
-            )
-        if any(k.startswith(key + "/") for k in self._resources):
-            return _error(
-                409,
-                "CannotDeleteResource",
-                f"Can not delete resource before nested resources are deleted: {record['id']}",
-            )
-        record["properties"]["provisioningState"] = "Deleting"
-
-        def finish(succeeded: bool) -> None:
-            if not succeeded:
-                record["properties"]["provisioningState"] = "Failed"
-                return
-            self._resources.pop(key, None)
-            for k in [k for k in self._assignments if _is_under(k, key)]:
-                del self._assignments[k]
-
-        op = self._start_operation("DELETE", record["id"], finish)
-        headers = self._async_headers(host, sub, record["location"], op)
-        headers["Location"] = headers["Azure-AsyncOperation"]
-        return Response(202, None, headers)
-
-    def _view(self, record: dict[str, Any], query: dict[str, list[str]]) -> dict[str, Any]:
-        """A resource as GET returns it; versions get replicationStatus with ``$expand=ReplicationStatus``."""
-        view = copy.deepcopy(record)
-        expand = query.get("$expand", [""])[0].lower()
-        if record["type"].lower() == "microsoft.compute/galleries/images/versions" and expand == "replicationstatus":
-            state = {"Succeeded": "Completed", "Failed": "Failed"}.get(
-                record["properties"]["provisioningState"], "Replicating"
-            )
-            targets = record["properties"].get("publishingProfile", {}).get("targetRegions") or [
-                {"name": record["location"]}
-            ]
-            view["properties"]["replicationStatus"] = {
-                "aggregatedState": {"Replicating": "InProgress"}.get(state, state),
-                "summary": [
-                    {
-                        "region": t["name"],
-                        "state": state,
-                        "progress": 100 if state == "Completed" else 0,
-                        "details": "",
-                    }
-                    for t in targets
-                ],
-            }
-        return view
-
-    # ---- disk export (grant access / revoke access, a read SAS served by the fake itself) -------------------
-
-    @staticmethod
-    def disk_bytes(resource_id: str) -> bytes:
-        """The fake content of a disk or snapshot: FAKE_VHD_SIZE bytes (512-aligned, as a page blob needs)."""
-        seed = f"fakearm disk {resource_id.lower()}\n".encode()
-        return (seed * (FAKE_VHD_SIZE // len(seed) + 1))[:FAKE_VHD_SIZE]
-
-    def _disk_action(self, resource_id: str, action: str, host: str) -> Response:
-        record = self._resources.get(resource_id.lower())
-        if not record:
-            return _error(404, "ResourceNotFound", f"The Resource '{resource_id}' was not found.")
-        props = record["properties"]
-        if action == "begingetaccess":
-            token = uuid.uuid4().hex
-            self._sas[token] = record["id"]
-            result: Any = {"accessSAS": f"https://{host}/fakearm/blobs/{token}?sv=2018-03-28&sr=b&sig=fake"}
-
-            def finish(succeeded: bool) -> None:
-                if succeeded:
-                    props["diskState"] = "ActiveSAS"
-        else:
-            result = None
-
-            def finish(succeeded: bool) -> None:
-                if succeeded:
-                    props["diskState"] = "Unattached"
-                    for key in [k for k, v in self._sas.items() if v.lower() == resource_id.lower()]:
-                        del self._sas[key]
-
-        op = self._start_operation("POST", f"{record['id']}/{action}", finish)
-        op.result = result
-        sub = resource_id.split("/")[2]
-        location = f"https://{host}/subscriptions/{sub}/operationresults/{op.id}?api-version=2025-04-01"
-        return Response(202, None, {"Location": location, **self._lro_headers()})
-
-    def _disk_blob(self, method: str, token: str, query: dict[str, list[str]]) -> Response:
-        resource_id = self._sas.get(token.lower())
-        if method != "GET" or not resource_id or not query.get("sig"):
-            return Response(403, b"AuthenticationFailed", {"Content-Type": "application/xml"})
-        return Response(200, self.disk_bytes(resource_id), {"Content-Type": "application/octet-stream"})
 
     # ---- authorization ---------------------------------------------------------------------------------
 
@@ -969,17 +757,6 @@ class FakeArm:
                 return Response(200, items[0])
             return _error(404, "RoleDefinitionDoesNotExist", f"The role definition '{name}' does not exist.")
         return Response(200, {"value": items})
-
-
-def _parse_resource(path: str) -> tuple[str, str, str, bool] | None:
-    """``/subscriptions/S/resourceGroups/G/providers/NS/t1/n1/t2...`` → (S, G, "NS/t1/t2", is_collection)."""
-    match = re.match(r"^/subscriptions/([^/]+)/resourcegroups/([^/]+)/providers/([^/]+)/(.+)$", path, re.IGNORECASE)
-    if not match:
-        return None
-    sub, group, namespace, rest = match.groups()
-    segments = rest.strip("/").split("/")
-    types = segments[0::2]
-    return sub, group, "/".join([namespace, *types]), len(segments) % 2 == 1
 
 
 class _Server(ThreadingHTTPServer):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import pytest
 from azure.core.exceptions import (
@@ -20,36 +19,25 @@ from azure.mgmt.resource.resources import ResourceManagementClient
 
 from .ca import CertBundle
 from .fixtures import StubCredential
+from .sdk import client_kwargs, version_body
 from .server import ROLE_DEFINITIONS, FakeArm
 
 PRINCIPAL = "33333333-2222-4333-8444-555555555555"
 
 
-def _kwargs(fake: FakeArm, **extra: Any) -> dict[str, Any]:
-    return {
-        "base_url": fake.base_url,
-        "credential_scopes": [f"{fake.base_url}/.default"],
-        "connection_verify": fake.ca_path,
-        "polling_interval": 0.01,
-        "retry_backoff_factor": 0.01,
-        "proxies": {},
-        **extra,
-    }
-
-
 @pytest.fixture
 def rm(fake_arm: FakeArm) -> ResourceManagementClient:
-    return ResourceManagementClient(StubCredential(), fake_arm.subscription_id, **_kwargs(fake_arm))
+    return ResourceManagementClient(StubCredential(), fake_arm.subscription_id, **client_kwargs(fake_arm))
 
 
 @pytest.fixture
 def compute(fake_arm: FakeArm) -> ComputeManagementClient:
-    return ComputeManagementClient(StubCredential(), fake_arm.subscription_id, **_kwargs(fake_arm))
+    return ComputeManagementClient(StubCredential(), fake_arm.subscription_id, **client_kwargs(fake_arm))
 
 
 @pytest.fixture
 def authz(fake_arm: FakeArm) -> AuthorizationManagementClient:
-    return AuthorizationManagementClient(StubCredential(), fake_arm.subscription_id, **_kwargs(fake_arm))
+    return AuthorizationManagementClient(StubCredential(), fake_arm.subscription_id, **client_kwargs(fake_arm))
 
 
 @pytest.fixture
@@ -60,16 +48,6 @@ def gallery(fake_arm: FakeArm) -> str:
     return fake_arm.add_resource(
         f"/subscriptions/{fake_arm.subscription_id}/resourceGroups/rg/providers/Microsoft.Compute/images/src"
     )
-
-
-def _version_body(source: str, regions: tuple[str, ...] = ("westus",)) -> dict[str, Any]:
-    return {
-        "location": "westus",
-        "properties": {
-            "publishingProfile": {"targetRegions": [{"name": r, "regionalReplicaCount": 1} for r in regions]},
-            "storageProfile": {"source": {"id": source}},
-        },
-    }
 
 
 def test_resource_group_lifecycle(fake_arm: FakeArm, rm: ResourceManagementClient) -> None:
@@ -110,7 +88,7 @@ def test_gallery_image_version_with_replication_status(
     fake_arm: FakeArm, compute: ComputeManagementClient, gallery: str
 ) -> None:
     versions = compute.gallery_image_versions
-    result = versions.begin_create_or_update("rg", "g", "d", "1.0.0", _version_body(gallery, ("westus", "eastus")))
+    result = versions.begin_create_or_update("rg", "g", "d", "1.0.0", version_body(gallery, ("westus", "eastus")))
     assert result.result().provisioning_state == "Succeeded"
     plain = versions.get("rg", "g", "d", "1.0.0")
     assert plain.replication_status is None
@@ -125,9 +103,9 @@ def test_version_needs_its_definition_and_source(
     fake_arm: FakeArm, compute: ComputeManagementClient, gallery: str
 ) -> None:
     with pytest.raises(ResourceNotFoundError, match="ParentResourceNotFound"):
-        compute.gallery_image_versions.begin_create_or_update("rg", "g", "nope", "1.0.0", _version_body(gallery))
+        compute.gallery_image_versions.begin_create_or_update("rg", "g", "nope", "1.0.0", version_body(gallery))
     with pytest.raises(HttpResponseError, match="InvalidParameter"):
-        compute.gallery_image_versions.begin_create_or_update("rg", "g", "d", "1.0.0", _version_body(gallery + "x"))
+        compute.gallery_image_versions.begin_create_or_update("rg", "g", "d", "1.0.0", version_body(gallery + "x"))
 
 
 def test_nested_resources_block_deleting_their_parent(compute: ComputeManagementClient, gallery: str) -> None:
@@ -145,7 +123,7 @@ def test_429_with_retry_after_ms_then_500_are_retried(
     throttled = fake_arm.inject("PUT", r"/versions/", 429, retry_after_ms=50)
     broken = fake_arm.inject("PUT", r"/versions/", 500)
     started = time.monotonic()
-    compute.gallery_image_versions.begin_create_or_update("rg", "g", "d", "1.0.0", _version_body(gallery)).result()
+    compute.gallery_image_versions.begin_create_or_update("rg", "g", "d", "1.0.0", version_body(gallery)).result()
     assert time.monotonic() - started >= 0.05
     assert (throttled.hits, broken.hits, throttled.remaining) == (1, 1, 0)
     assert [s for m, _, s in fake_arm.requests if m == "PUT"] == [429, 500, 201]
@@ -155,7 +133,7 @@ def test_failed_operation_raises_with_its_error(
     fake_arm: FakeArm, compute: ComputeManagementClient, gallery: str
 ) -> None:
     failure = fake_arm.fail_operation(r"/versions/1\.0\.0$", code="ReplicationFailed", message="eastus is full")
-    poller = compute.gallery_image_versions.begin_create_or_update("rg", "g", "d", "1.0.0", _version_body(gallery))
+    poller = compute.gallery_image_versions.begin_create_or_update("rg", "g", "d", "1.0.0", version_body(gallery))
     with pytest.raises(HttpResponseError) as err:
         poller.result()
     assert err.value.error.code == "ReplicationFailed"
@@ -170,14 +148,17 @@ def test_operation_delay_lets_parallel_callers_overlap(
     fake_arm: FakeArm, compute: ComputeManagementClient, gallery: str
 ) -> None:
     fake_arm.lro_delay = 0.3
+    # One managed image per version: Azure serializes versions made from one managed image (test_rules.py).
+    sources = [fake_arm.add_resource(f"{gallery}{n}", {"location": "westus"}) for n in range(4)]
 
-    def create(version: str) -> str:
-        poller = compute.gallery_image_versions.begin_create_or_update("rg", "g", "d", version, _version_body(gallery))
+    def create(n: int) -> str:
+        body = version_body(sources[n])
+        poller = compute.gallery_image_versions.begin_create_or_update("rg", "g", "d", f"1.0.{n}", body)
         return poller.result().provisioning_state
 
     started = time.monotonic()
     with ThreadPoolExecutor(4) as pool:
-        states = list(pool.map(create, ["1.0.0", "1.0.1", "1.0.2", "1.0.3"]))
+        states = list(pool.map(create, range(4)))
     elapsed = time.monotonic() - started
     assert states == ["Succeeded"] * 4
     assert 0.3 <= elapsed < 0.9
@@ -217,7 +198,7 @@ def test_role_definitions_and_assignments(fake_arm: FakeArm, authz: Authorizatio
 
 
 def test_unknown_subscription_and_unhandled_routes(fake_arm: FakeArm, rm: ResourceManagementClient) -> None:
-    other = ResourceManagementClient(StubCredential(), str(uuid.uuid4()), **_kwargs(fake_arm))
+    other = ResourceManagementClient(StubCredential(), str(uuid.uuid4()), **client_kwargs(fake_arm))
     with pytest.raises(ResourceNotFoundError, match="SubscriptionNotFound"):
         other.resource_groups.get("rg")
     assert fake_arm.unhandled == []
@@ -231,7 +212,7 @@ def test_unknown_subscription_and_unhandled_routes(fake_arm: FakeArm, rm: Resour
 
 def test_the_ca_is_required(fake_arm: FakeArm, fakearm_certs: CertBundle) -> None:
     untrusting = ResourceManagementClient(
-        StubCredential(), fake_arm.subscription_id, **_kwargs(fake_arm, connection_verify=True, retry_total=0)
+        StubCredential(), fake_arm.subscription_id, **client_kwargs(fake_arm, connection_verify=True, retry_total=0)
     )
     with pytest.raises(ServiceRequestError, match="CERTIFICATE_VERIFY_FAILED"):
         untrusting.resource_groups.check_existence("rg")
