@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
@@ -33,6 +33,8 @@ AUTHORITIES = {
     "AzureChinaCloud": "login.chinacloudapi.cn",
     "AzureUSGovernment": "login.microsoftonline.us",
 }
+# How often a wait asks Azure how far it is (replication status, copy percentage), for the progress display.
+PROGRESS_EVERY = 30.0
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 _SUBSCRIPTION_IN_ID = re.compile(r"^/subscriptions/([^/]+)(?:/|$)", re.IGNORECASE)
 
@@ -113,6 +115,7 @@ class AzureContext:
     polling_interval: float | None = None
     retry_backoff_factor: float | None = None
     retry_total: int = 10
+    progress_every: float = PROGRESS_EVERY
     extra_kwargs: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -122,13 +125,15 @@ class AzureContext:
         """Endpoint, TLS trust and (for tests) polling and retry back-off from the environment."""
         environ = os.environ if environ is None else environ
         endpoint = arm_endpoint(environ)
+        polling = _float_env(environ, "AIBPACK_POLLING_INTERVAL")
         return cls(
             credential=credential,
             subscription_id=subscription_id,
             endpoint=endpoint.url,
             scope=endpoint.scope,
             connection_verify=environ.get("REQUESTS_CA_BUNDLE") or True,
-            polling_interval=_float_env(environ, "AIBPACK_POLLING_INTERVAL"),
+            polling_interval=polling,
+            progress_every=polling if polling is not None else PROGRESS_EVERY,
             retry_backoff_factor=_float_env(environ, "AIBPACK_RETRY_BACKOFF"),
         )
 
@@ -179,13 +184,52 @@ def one_line(text: str, limit: int = 500) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def describe_error(exc: BaseException) -> str:
-    """``Code: message`` for an ARM error, else the exception's text, on one line."""
+@dataclass(frozen=True)
+class AzureFailure:
+    """Azure's error code and message (an ARM error body's ``error``), or the exception's type and text."""
+
+    code: str
+    message: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.code}: {self.message}"
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+def azure_error(exc: BaseException) -> AzureFailure:
+    """What Azure said went wrong: the ARM error's code and message, one line each."""
     error = getattr(exc, "error", None)
     code, message = getattr(error, "code", None), getattr(error, "message", None)
     if code and message:
-        return one_line(f"{code}: {message}")
-    return one_line(getattr(exc, "message", None) or str(exc) or type(exc).__name__)
+        return AzureFailure(one_line(code), one_line(message))
+    text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    storage_code = getattr(exc, "error_code", None)
+    if storage_code:  # azure-storage puts the service's code here, and its message on the first line
+        return AzureFailure(str(storage_code), one_line(text.splitlines()[0]))
+    return AzureFailure(type(exc).__name__, one_line(text))
+
+
+def describe_error(exc: BaseException) -> str:
+    """``Code: message`` for an ARM error, else the exception's text, on one line."""
+    failure = azure_error(exc)
+    return failure.text if getattr(getattr(exc, "error", None), "code", None) else failure.message
+
+
+def enum_text(value: object) -> str:
+    """An SDK enum's value ("Completed"), not its Python name: f"{x}" gives "ReplicationState.COMPLETED"."""
+    return str(getattr(value, "value", value) or "")
+
+
+def poll_with(poller: Any, every: float, report: Callable[[], None]) -> Any:
+    """Wait for a long-running operation, calling ``report`` every ``every`` seconds while it runs."""
+    while not poller.done():
+        poller.wait(every)
+        if not poller.done():
+            report()
+    return poller.result()
 
 
 def check_credential(ctx: AzureContext) -> None:

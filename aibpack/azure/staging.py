@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 from aibpack.errors import AibpackError, BuildFailed
 from aibpack.model.resource_id import parse_id
+from aibpack.progress import Progress, Task
 
-from .clients import AzureContext, describe_error
+from .clients import AzureContext, describe_error, poll_with
 
 CREATED_BY = "aibpack"
 TAG_CREATED_BY = "createdBy"
@@ -157,14 +158,14 @@ def prepare_staging(
     return create_staging_group(ctx, name, location, template_name, run_id, extra_tags)
 
 
-def delete_staging(ctx: AzureContext, staging: StagingGroup) -> list[str]:
-    """Delete what this run put in Azure for staging and wait; returns the deleted IDs (group first)."""
+def delete_staging(ctx: AzureContext, staging: StagingGroup, task: Task | None = None) -> list[str]:
+    """Delete what this run put in Azure for staging and wait, saying how far it is on ``task``; returns the
+    deleted IDs (group first)."""
     from azure.core.exceptions import AzureError
 
+    task = task or Progress.silent().task(staging.name)
     try:
-        if staging.created_by_us:
-            return _delete_group(ctx, staging)
-        return _delete_tagged_resources(ctx, staging)
+        deleted = _delete_group(ctx, staging, task) if staging.created_by_us else _delete_tagged(ctx, staging, task)
     except AzureError as exc:
         what = f"resource group {staging.name}" if staging.created_by_us else f"resources of run {staging.run_id}"
         how = (
@@ -174,18 +175,31 @@ def delete_staging(ctx: AzureContext, staging: StagingGroup) -> list[str]:
             f"--tag {TAG_RUN_ID}={staging.run_id} --query [].id -o tsv)"
         )
         raise BuildFailed(f"could not delete staging {what}: {describe_error(exc)} (delete it with {how})") from exc
+    task.finish(f"deleted ({len(deleted)} resource(s) with the group)" if staging.created_by_us else "deleted")
+    return deleted
 
 
-def _delete_group(ctx: AzureContext, staging: StagingGroup) -> list[str]:
+def _delete_group(ctx: AzureContext, staging: StagingGroup, task: Task) -> list[str]:
     client = ctx.resources
     if not client.resource_groups.check_existence(staging.name):
         return []
     contents = [r.id for r in client.resources.list_by_resource_group(staging.name)]
-    client.resource_groups.begin_delete(staging.name).result()
+    task.update(f"deleting the group and its {len(contents)} resource(s)")
+
+    def report() -> None:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            left = sum(1 for _ in client.resources.list_by_resource_group(staging.name))
+        except ResourceNotFoundError:  # gone before the operation said it was done
+            return
+        task.update(f"deleting the group: {left} of {len(contents)} resource(s) left")
+
+    poll_with(client.resource_groups.begin_delete(staging.name), ctx.progress_every, report)
     return [staging.id, *contents]
 
 
-def _delete_tagged_resources(ctx: AzureContext, staging: StagingGroup) -> list[str]:
+def _delete_tagged(ctx: AzureContext, staging: StagingGroup, task: Task) -> list[str]:
     """Only what carries this run's tag, dependents first; every other resource in the group is the user's."""
     client = ctx.resources
     tagged = client.resources.list_by_resource_group(
@@ -196,6 +210,7 @@ def _delete_tagged_resources(ctx: AzureContext, staging: StagingGroup) -> list[s
     deleted: list[str] = []
     for rank in sorted({_rank(r.type) for r in ours}):
         batch = [r for r in ours if _rank(r.type) == rank]
+        task.update(f"deleting this run's resources: {len(deleted)} of {len(ours)} done")
         pollers = [client.resources.begin_delete_by_id(r.id, api_version=versions[r.type.lower()]) for r in batch]
         for poller in pollers:
             poller.result()

@@ -15,6 +15,7 @@ from aibpack.pipeline import compile_file
 
 if TYPE_CHECKING:
     from aibpack.azure.clients import AzureContext
+    from aibpack.azure.results import Built
     from aibpack.model.template import ImageTemplate
 
 
@@ -58,6 +59,11 @@ def azure_options(func: Any) -> Any:
 @click.command("distribute")
 @click.argument("template", type=click.Path(path_type=Path))
 @click.option("--artifact", required=True, metavar="MANAGED_IMAGE_ID", help="The managed image to distribute.")
+@click.option(
+    "--os-disk-snapshot",
+    metavar="SNAPSHOT_ID",
+    help="Snapshot of the build VM's OS disk, for VHD targets and managed images in other regions.",
+)
 @azure_options
 @click.option("--output-json", type=click.Path(dir_okay=False, path_type=Path), help="Write the run outputs here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run outputs as JSON instead of a summary.")
@@ -65,6 +71,7 @@ def azure_options(func: Any) -> Any:
 def distribute_command(
     template: Path,
     artifact: str,
+    os_disk_snapshot: str | None,
     subscription: str | None,
     auth: str,
     output_json: Path | None,
@@ -72,29 +79,30 @@ def distribute_command(
     **options: Any,
 ) -> None:
     """Deliver an existing managed image to every distribute target of TEMPLATE, in parallel."""
-    from aibpack.azure.distribute import check_distributable, distribute_all
-    from aibpack.azure.staging import AIBPACK_TAGS
+    from aibpack.azure.distribute import check_distributable, check_shallow, distribute_all
+    from aibpack.azure.staging import AIBPACK_TAGS, new_run_id
     from aibpack.model.resource_id import parse_id
+    from aibpack.progress import for_terminal
+    from aibpack.run.report import target_errors
 
     image = load_template(template, options)
     try:
         check_distributable(image)
     except AibpackError as exc:
         raise exc.located(template) from None
-    try:
-        parse_id(artifact)
-    except ValueError as exc:
-        raise AibpackError(f"--artifact: {exc}") from None
+    for option, value in (("--artifact", artifact), ("--os-disk-snapshot", os_disk_snapshot)):
+        try:
+            if value:
+                parse_id(value)
+        except ValueError as exc:
+            raise AibpackError(f"{option}: {exc}") from None
     ctx = azure_context(subscription, auth, [artifact, *template_ids(image)])
-    artifact_ref = parse_id(artifact)
+    built = _built(ctx, artifact, os_disk_snapshot)
     try:
-        compute = ctx.for_subscription(artifact_ref.subscription).compute
-        location = compute.images.get(artifact_ref.resource_group, artifact_ref.name).location
-    except Exception as exc:
-        from aibpack.azure.clients import describe_error
-
-        raise AibpackError(f"--artifact {artifact}: {describe_error(exc)}", exit_code=EXIT_FAILED) from None
-    outputs = distribute_all(ctx, image, artifact, build_location=location, run_tags=AIBPACK_TAGS)
+        check_shallow(image, built.location, image_kept=True)
+    except AibpackError as exc:
+        raise exc.located(template) from None
+    outputs = distribute_all(ctx, image, built, run_tags=AIBPACK_TAGS, run=new_run_id()[:8], progress=for_terminal())
     failed = [o for o in outputs if not o.succeeded]
     result = {
         "template": str(template),
@@ -111,6 +119,16 @@ def distribute_command(
             regions = ", ".join(f"{r.name}: {r.replication_state}" for r in o.regions)
             line = f"{o.run_output_name} ({o.type}): {o.provisioning_state} {where}".rstrip()
             click.echo(f"{line} [{regions}]" if regions else line)
-            if o.error:
-                click.echo(f"error: {o.run_output_name}: {o.error}", err=True)
+    for line in target_errors(result["runOutputs"]):
+        click.echo(line, err=True)
     sys.exit(EXIT_FAILED if failed else 0)
+
+
+def _built(ctx: AzureContext, artifact: str, os_disk_snapshot: str | None) -> Built:
+    from aibpack.azure.clients import describe_error
+    from aibpack.azure.images import read_built
+
+    try:
+        return read_built(ctx, artifact, os_disk_snapshot)
+    except Exception as exc:  # the SDK's errors, and anything the transport raises
+        raise AibpackError(f"--artifact {artifact}: {describe_error(exc)}", exit_code=EXIT_FAILED) from None

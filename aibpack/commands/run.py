@@ -62,8 +62,9 @@ def run_command(
     **options: object,
 ) -> None:
     """Build the image: compile, preflight, staging group, packer build, cleanup."""
+    from aibpack.progress import for_terminal
     from aibpack.run import RunOptions, run
-    from aibpack.run.report import summary
+    from aibpack.run.report import summary, target_errors
 
     temporary = work_dir is None
     work = Path(tempfile.mkdtemp(prefix="aibpack-run-")) if work_dir is None else work_dir.absolute()
@@ -76,6 +77,7 @@ def run_command(
         packer=packer,
         keep_staging=keep_staging,
         on_error=on_error,
+        progress=for_terminal(),
     )
     report = run(run_options, on_line=lambda line: click.echo(line, err=True))
     outputs = report.outputs()
@@ -86,6 +88,8 @@ def run_command(
         sys.stdout.write(json.dumps(outputs, indent=2) + "\n")
         if report.error:
             click.echo(f"error: {report.error}", err=True)
+        for line in target_errors(report.run_outputs):
+            click.echo(line, err=True)
         if keep_work:
             click.echo(f"work dir: {work}", err=True)
     else:

@@ -19,7 +19,19 @@ from aibpack.plan.build import Attribute, Block, BuildPlan, RawBlock, RemoteFile
 from aibpack.plan.source import os_type, source_block
 from aibpack.plan.steps import StepContext, plan_steps
 
-__all__ = ["RESERVED_VARIABLES", "BuildPlan", "PlanOptions", "build_plan", "output_image"]
+__all__ = [
+    "OS_DISK_SNAPSHOT",
+    "RESERVED_VARIABLES",
+    "BuildPlan",
+    "PlanOptions",
+    "build_plan",
+    "needs_os_disk_snapshot",
+    "output_image",
+]
+
+# The azure-arm builder snapshots the build VM's OS disk under this name, in the managed image's resource group
+# (packer-plugin-azure builder/azure/arm/step_snapshot_os_disk.go; the same option in Packer 1.6.6's builder).
+OS_DISK_SNAPSHOT = "managed_image_os_disk_snapshot_name"
 
 RESERVED_VARIABLES = frozenset(
     {
@@ -34,6 +46,7 @@ RESERVED_VARIABLES = frozenset(
         "managed_image_name",
         "managed_image_resource_group_name",
         "run_tags",
+        OS_DISK_SNAPSHOT,
     }
 )
 
@@ -86,6 +99,19 @@ def output_image(template: ImageTemplate, name: str) -> OutputImage:
     return OutputImage(f"aibpack-{name}"[:80].rstrip("-._"), group, None)
 
 
+def needs_os_disk_snapshot(template: ImageTemplate, name: str) -> bool:
+    """Whether a target is made from the build's OS disk snapshot: a VHD, or a managed image Packer does not write.
+
+    Azure makes no disk from a managed image ("The value of parameter imageReference is invalid",
+    Azure/azure-powershell#14000), so those copies start from a snapshot of the build VM's OS disk.
+    """
+    direct = output_image(template, name).target_index
+    return any(
+        isinstance(target, VhdTarget) or (isinstance(target, ManagedImageTarget) and index != direct)
+        for index, target in enumerate(template.properties.distribute)
+    )
+
+
 def build_plan(template: ImageTemplate, options: PlanOptions, diagnostics: Diagnostics) -> BuildPlan:
     os = os_type(template)
     secrets = {value: f"secret_{n}" for n, value in enumerate(sorted(options.secret_values), start=1)}
@@ -109,7 +135,9 @@ def build_plan(template: ImageTemplate, options: PlanOptions, diagnostics: Diagn
         os_type=os,
         variables=(*_variables(template, options.name), *_secret_variables(secrets), *options.extra_variables),
         locals=tuple(options.extra_locals),
-        source=source_block(options.name, template, os, diagnostics),
+        source=source_block(
+            options.name, template, os, diagnostics, os_disk_snapshot=needs_os_disk_snapshot(template, options.name)
+        ),
         provisioners=provisioners,
         remote_files=tuple(_dedupe(remote)),
         secrets=secrets,
@@ -143,6 +171,20 @@ def _variables(template: ImageTemplate, name: str) -> list[Variable]:
         Variable("managed_image_name", "string", image.name, "The managed image Packer creates."),
         Variable("managed_image_resource_group_name", "string", image.resource_group, "Its resource group."),
         Variable("run_tags", "map(string)", {}, "Tags aibpack run puts on everything Packer creates."),
+        *_snapshot_variable(template, name),
+    ]
+
+
+def _snapshot_variable(template: ImageTemplate, name: str) -> list[Variable]:
+    if not needs_os_disk_snapshot(template, name):
+        return []
+    return [
+        Variable(
+            OS_DISK_SNAPSHOT,
+            "string",
+            "",
+            "Snapshot of the OS disk that VHD and managed image copies start from (aibpack run names it).",
+        )
     ]
 
 

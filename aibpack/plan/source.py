@@ -57,7 +57,10 @@ def vm_size(template: ImageTemplate, os: OsType, diagnostics: Diagnostics) -> st
     return size
 
 
-def source_block(name: str, template: ImageTemplate, os: OsType, diagnostics: Diagnostics) -> Block:
+def source_block(
+    name: str, template: ImageTemplate, os: OsType, diagnostics: Diagnostics, *, os_disk_snapshot: bool
+) -> Block:
+    """``os_disk_snapshot``: Packer also leaves a snapshot of the OS disk, named by ``run`` (empty: none)."""
     props = template.properties
     attrs: list[Attribute] = [
         Attribute("subscription_id", Expr("var.subscription_id")),
@@ -86,6 +89,11 @@ def source_block(name: str, template: ImageTemplate, os: OsType, diagnostics: Di
     attrs += [
         Attribute("managed_image_name", Expr("var.managed_image_name")),
         Attribute("managed_image_resource_group_name", Expr("var.managed_image_resource_group_name")),
+    ]
+    if os_disk_snapshot:
+        # Made only when the name is not empty (packer-plugin-azure step_snapshot_os_disk.go, ``enable``).
+        attrs.append(Attribute("managed_image_os_disk_snapshot_name", Expr("var.managed_image_os_disk_snapshot_name")))
+    attrs += [
         Attribute("azure_tags", Expr("var.run_tags")),
     ]
     attrs += _communicator(os)

@@ -13,7 +13,8 @@ import time
 from collections.abc import Callable
 
 from aibpack.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, AibpackError
-from aibpack.run.build import build_stage, built_artifact, check_build, kept_for_debugging
+from aibpack.progress import Progress
+from aibpack.run.build import build_stage, built_artifact, check_build, kept_for_debugging, os_disk_snapshot_id
 from aibpack.run.check import distributable, preflight_stage
 from aibpack.run.cleanup import cleanup_stage
 from aibpack.run.compile import compile_stage
@@ -32,8 +33,9 @@ def run(options: RunOptions, on_line: Callable[[str], None]) -> RunReport:
 
     start = time.monotonic()
     report = RunReport(template=str(options.template), work_dir=options.work_dir)
-    ctx = staging = None
+    ctx = staging = snapshot = None
     keep = options.keep_staging
+    progress = options.progress or Progress.silent()
     deferred: list[str] = []
     try:
         with signals_raise():
@@ -57,13 +59,23 @@ def run(options: RunOptions, on_line: Callable[[str], None]) -> RunReport:
                 on_line(f"{made} staging resource group {staging.name} ({staging.location})")
                 if pending:
                     raise Interrupted(pending[0])
+                snapshot = os_disk_snapshot_id(compiled, ctx, staging)
                 result = build_stage(options, compiled, pre, staging, on_line)
                 report.packer_exit_code = result.exit_code
                 artifact = built_artifact(result)
                 report.artifact_id = artifact.id if artifact else None
                 keep = keep or kept_for_debugging(options, compiled, result)
-                check_build(result, compiled, artifact)
-                report.run_outputs = distribute(ctx, compiled, artifact, report)
+                built = check_build(result, compiled, artifact)
+                report.run_outputs = distribute(
+                    ctx,
+                    compiled,
+                    built,
+                    report,
+                    staging=staging,
+                    os_snapshot_id=snapshot,
+                    keep_failed=options.keep_staging,
+                    progress=progress,
+                )
                 report.status, report.exit_code = "Succeeded", EXIT_OK
             except Interrupted as exc:
                 report.status, report.exit_code = "Canceled", EXIT_INTERRUPTED
@@ -81,7 +93,7 @@ def run(options: RunOptions, on_line: Callable[[str], None]) -> RunReport:
         with signals_deferred(deferred):
             if ctx is not None and staging is not None:
                 try:
-                    cleanup_stage(ctx, staging, report, keep)
+                    cleanup_stage(ctx, staging, report, keep, os_snapshot_id=snapshot, progress=progress)
                 except AibpackError as exc:
                     report.error = f"{report.error}; {exc}" if report.error else str(exc)
                     if report.exit_code == EXIT_OK:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from aibpack.errors import BuildFailed
 from aibpack.pipeline import Compiled
+from aibpack.plan import OS_DISK_SNAPSHOT
 from aibpack.run.check import Preflight
 from aibpack.run.report import RunOptions
 from aibpack.run.signals import Interrupted
@@ -54,6 +55,9 @@ def packer_variables(
         "managed_image_resource_group_name": image.resource_group if image.target_index is not None else staging.name,
         "run_tags": _hcl_map({**staging.resource_tags, **_direct_target_tags(compiled, image.target_index)}),
     }
+    snapshot = os_disk_snapshot_id(compiled, ctx, staging)
+    if snapshot:
+        variables[OS_DISK_SNAPSHOT] = snapshot.rsplit("/", 1)[1]
     cloud = environ.get("AIBPACK_CLOUD")
     if cloud in PACKER_CLOUD_NAMES:
         variables["cloud_environment_name"] = PACKER_CLOUD_NAMES[cloud]
@@ -76,6 +80,22 @@ def on_error_mode(options: RunOptions, compiled: Compiled) -> str:
 
 def build_timeout_minutes(compiled: Compiled) -> int:
     return compiled.template.properties.build_timeout_in_minutes or DEFAULT_TIMEOUT_MINUTES
+
+
+def os_disk_snapshot_id(compiled: Compiled, ctx: AzureContext, staging: StagingGroup) -> str | None:
+    """The snapshot of the build VM's OS disk that Packer leaves for VHD and managed image copies, if any are needed.
+
+    Packer makes it in the managed image's resource group (packer-plugin-azure step_snapshot_os_disk.go).
+    """
+    from aibpack.azure.names import intermediate_name
+    from aibpack.plan import needs_os_disk_snapshot, output_image
+
+    if not needs_os_disk_snapshot(compiled.template, compiled.name):
+        return None
+    image = output_image(compiled.template, compiled.name)
+    group = image.resource_group if image.target_index is not None else staging.name
+    name = intermediate_name(compiled.name, staging.run_id[:8], "osdisk")
+    return f"/subscriptions/{ctx.subscription_id}/resourceGroups/{group}/providers/Microsoft.Compute/snapshots/{name}"
 
 
 def _direct_target_tags(compiled: Compiled, target_index: int | None) -> dict[str, str]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aibpack.errors import AibpackError
+from aibpack.errors import EXIT_USAGE, AibpackError
 from aibpack.pipeline import Compiled
 from aibpack.run.report import RunOptions
 
@@ -19,11 +19,19 @@ if TYPE_CHECKING:
 
 
 def distributable(options: RunOptions, compiled: Compiled) -> None:
-    """Refuse, before anything is built, a target aibpack cannot deliver (a VHD without ``uri``)."""
-    from aibpack.azure.distribute import check_distributable
+    """Refuse, before anything is built, a target aibpack cannot deliver (a VHD without ``uri``, a shallow gallery
+    version whose source image would go with the staging group, or in other regions than the build's)."""
+    from aibpack.azure.distribute import check_distributable, check_shallow
+    from aibpack.plan import output_image
 
+    template = compiled.template
     try:
-        check_distributable(compiled.template)
+        check_distributable(template)
+        kept = output_image(template, compiled.name).target_index is not None
+        check_shallow(template, template.location, image_kept=kept)
+        for index, target in enumerate(template.properties.distribute):
+            if target.type == "SharedImage":
+                _version_id(compiled, index)
     except AibpackError as exc:
         raise exc.located(options.template) from None
 
@@ -55,10 +63,24 @@ def _distribute_targets(compiled: Compiled) -> list[Any]:
         if target.type == "ManagedImage":
             targets.append(DistributeTarget((*base, "imageId"), "ManagedImage", target.image_id))
         elif target.type == "SharedImage":
-            targets.append(DistributeTarget((*base, "galleryImageId"), "SharedImage", target.gallery_image_id))
+            targets.append(DistributeTarget((*base, "galleryImageId"), "SharedImage", _version_id(compiled, index)))
         else:
             targets.append(DistributeTarget((*base, "uri"), "VHD", target.uri or ""))
     return targets
+
+
+def _version_id(compiled: Compiled, index: int) -> str:
+    """A gallery target's ID; with versioning Source, the version's, so that one already there is refused now."""
+    from aibpack.azure.gallery import SOURCE_VERSION_MISSING, by_source, source_version
+
+    target = compiled.template.properties.distribute[index]
+    if "/versions/" in target.gallery_image_id.lower() or not by_source(target):
+        return target.gallery_image_id
+    version = source_version(compiled.template)
+    if version is None:
+        path = ("properties", "distribute", index, "versioning")
+        raise AibpackError(SOURCE_VERSION_MISSING, path=path, exit_code=EXIT_USAGE)
+    return f"{target.gallery_image_id.rstrip('/')}/versions/{version}"
 
 
 def preflight_stage(options: RunOptions, compiled: Compiled) -> Preflight:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from aibpack.progress import Progress
 from aibpack.run.report import RunReport
 
 if TYPE_CHECKING:
@@ -11,12 +12,28 @@ if TYPE_CHECKING:
     from aibpack.azure.staging import StagingGroup
 
 
-def cleanup_stage(ctx: AzureContext, staging: StagingGroup, report: RunReport, keep: bool) -> None:
-    """Delete what this run created in Azure, unless kept for debugging."""
+def cleanup_stage(
+    ctx: AzureContext,
+    staging: StagingGroup,
+    report: RunReport,
+    keep: bool,
+    *,
+    os_snapshot_id: str | None,
+    progress: Progress,
+) -> None:
+    """Delete the OS disk snapshot Packer left outside the staging group, then the staging group itself."""
+    from aibpack.azure.images import delete_snapshot
     from aibpack.azure.staging import delete_staging
+    from aibpack.model.resource_id import parse_id
 
     if keep:
         report.staging_kept = True
+        if os_snapshot_id and parse_id(os_snapshot_id).resource_group.lower() != staging.name.lower():
+            report.notes.append(
+                f"kept the OS disk snapshot {os_snapshot_id}; delete it with: az snapshot delete --ids {os_snapshot_id}"
+            )
         return
-    delete_staging(ctx, staging)
+    if os_snapshot_id and parse_id(os_snapshot_id).resource_group.lower() != staging.name.lower():
+        delete_snapshot(ctx, os_snapshot_id)
+    delete_staging(ctx, staging, progress.task(f"staging resource group {staging.name}"))
     report.staging_deleted = True

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from aibpack.errors import EXIT_FAILED
 from aibpack.pipeline import CompileOptions
+from aibpack.progress import Progress
 from aibpack.run.fetch import FetchSettings
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ class RunOptions:
     fetch: FetchSettings = field(default_factory=FetchSettings)
     credential: TokenCredential | None = None  # tests inject one; else made from ``auth``
     environ: Mapping[str, str] | None = None
+    progress: Progress | None = None  # where the long waits report; None: nowhere
 
 
 @dataclass
@@ -68,6 +70,16 @@ def _minutes(seconds: float) -> str:
     return f"{whole // 60}m{whole % 60:02d}s" if whole >= 60 else f"{whole}s"
 
 
+def target_errors(run_outputs: list[dict[str, Any]]) -> list[str]:
+    """One line per failed target with Azure's error code and message (``error`` of its run output)."""
+    lines = []
+    for output in run_outputs:
+        if output["provisioningState"] != "Succeeded":
+            error = output.get("error") or {"code": "Unknown", "message": "no error was reported"}
+            lines.append(f"error: {output['runOutputName']} ({output['type']}): {error['code']}: {error['message']}")
+    return lines
+
+
 def summary(report, keep_work_dir: bool) -> list[str]:  # type: ignore[no-untyped-def]
     """The short human summary: what was built, where, how long, what was kept."""
     lines = [f"{report.template}: {report.status} in {_minutes(report.duration)}"]
@@ -78,7 +90,9 @@ def summary(report, keep_work_dir: bool) -> list[str]:  # type: ignore[no-untype
     for output in report.run_outputs:
         if output["provisioningState"] == "Succeeded":
             regions = ", ".join(f"{r['name']} {r['replicationState']}" for r in output["regions"])
-            lines.append(f"  {output['runOutputName']} ({output['type']}, {regions}): {output['artifactId']}")
+            where = output["artifactId"] or output["artifactUri"]
+            lines.append(f"  {output['runOutputName']} ({output['type']}, {regions}): {where}")
+    lines += target_errors(report.run_outputs)
     for note in report.notes:
         lines.append(f"warning: {note}")
     if report.staging_group:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aibpack.azure.results import Built
 from aibpack.errors import Diagnostics
 from aibpack.model import ImageTemplate, parse_template
 
@@ -32,6 +33,28 @@ def seed_built_image(fake: FakeArm, group: str = "IT_build", name: str = "built"
             },
         },
     )
+
+
+def seed_build(
+    fake: FakeArm, group: str = "IT_build", name: str = "built", location: str = "westus", snapshot: bool = True
+) -> Built:
+    """What a build leaves: the managed image and, as Packer's managed_image_os_disk_snapshot_name makes it, a full
+    snapshot of the OS disk beside it (packer-plugin-azure step_snapshot_os_disk.go: createOption Copy)."""
+    image = seed_built_image(fake, group, name, location)
+    snapshot_id = None
+    if snapshot:
+        snapshot_id = fake.add_resource(
+            rid(fake, group, f"snapshots/aibpack_{name}_osdisk"),
+            {
+                "location": location,
+                "properties": {
+                    "osType": "Linux",
+                    "diskSizeGB": 30,
+                    "creationData": {"createOption": "Copy", "sourceResourceId": rid(fake, group, "disks/pkros1")},
+                },
+            },
+        )
+    return Built(image, location, "Linux", "V2", snapshot_id)
 
 
 def make_template(distribute: list[dict[str, Any]], **properties: Any) -> ImageTemplate:

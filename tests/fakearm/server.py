@@ -198,6 +198,7 @@ class FakeArm(ResourceStore):
         self._sas: dict[str, str] = {}
         self._faults: list[Fault] = []
         self._failures: list[OperationFailure] = []
+        self._hooks: list[tuple[str, re.Pattern[str], Callable[[], None]]] = []
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -302,6 +303,11 @@ class FakeArm(ResourceStore):
             "the failed regions and update again by adding them back."
         )
         self.fail_operation(path_regex, message=message, method="PUT").region = region
+
+    def before(self, method: str, path_regex: str, action: Callable[[], None]) -> None:
+        """Run ``action`` once, just before the next matching request is answered (e.g. a concurrent run's write)."""
+        with self._lock:
+            self._hooks.append((method.upper(), re.compile(path_regex, re.IGNORECASE), action))
 
     def use_blob_store(self, store: BlobStore) -> None:
         """Put granted disks into a real Blob service, so that a server-side copy (Copy Blob) can read them."""
@@ -417,6 +423,9 @@ class FakeArm(ResourceStore):
         split = urlsplit(raw_path)
         path = re.sub("/+", "/", split.path).rstrip("/") or "/"
         with self._lock:
+            for hook in [h for h in self._hooks if h[0] == method and h[1].search(path)]:
+                self._hooks.remove(hook)
+                hook[2]()
             response = self._fault(method, path) or self._route(method, path, parse_qs(split.query), body, host)
             token = authorization.removeprefix("Bearer ").strip()
             self.request_log.append(Request(method, path, split.query, response.status, token))

@@ -222,7 +222,7 @@ def test_bad_template_exits_2_without_touching_azure(run_env: RunEnv) -> None:
 
 
 def test_failed_staging_delete_exits_1_and_says_how_to_delete(run_env: RunEnv) -> None:
-    run_env.fake.fail_operation("/resourcegroups/IT_", method="DELETE")
+    run_env.fake.fail_operation("/resourcegroups/IT_[^/]+$", method="DELETE")
     code, err, outputs = _run(run_env, run_env.template())
     assert code == 1
     group = outputs["stagingResourceGroup"]
