@@ -175,7 +175,10 @@ def delete_staging(ctx: AzureContext, staging: StagingGroup, task: Task | None =
             f"--tag {TAG_RUN_ID}={staging.run_id} --query [].id -o tsv)"
         )
         raise BuildFailed(f"could not delete staging {what}: {describe_error(exc)} (delete it with {how})") from exc
-    task.finish(f"deleted ({len(deleted)} resource(s) with the group)" if staging.created_by_us else "deleted")
+    if not staging.created_by_us:
+        task.finish(f"deleted {len(deleted)} resource(s) of this run")
+    else:
+        task.finish(f"deleted, with its {len(deleted) - 1} resource(s)" if deleted else "already gone")
     return deleted
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import time
 
 import pytest
@@ -17,6 +18,7 @@ from aibpack.azure.staging import (
     staging_group_name,
 )
 from aibpack.errors import EXIT_FAILED, EXIT_USAGE, AibpackError, BuildFailed
+from aibpack.progress import Progress
 
 RUN = "0123456789abcdef0123456789abcdef"
 
@@ -75,6 +77,22 @@ def test_created_tagged_and_deleted_whole(ctx: AzureContext, fake_arm: FakeArm) 
     assert ("DELETE", 202) in methods
     polls = [p for m, p, s in fake_arm.requests if "/operationresults/" in p]
     assert len(polls) == 2  # InProgress once (202), then done (200): polled for real
+
+
+def test_deleting_the_group_shows_how_many_resources_are_left(ctx: AzureContext, fake_arm: FakeArm) -> None:
+    staging = _prepare(ctx)
+    for name in ("a", "b"):
+        fake_arm.add_resource(
+            f"{staging.id}/providers/Microsoft.Compute/images/{name}", {"tags": staging.resource_tags}
+        )
+    fake_arm.lro_polls = 3
+    stream = io.StringIO()
+    delete_staging(ctx, staging, Progress(stream, live=False, every=0).task("staging"))
+    assert stream.getvalue().splitlines() == [
+        "staging: deleting the group and its 2 resource(s)",
+        "staging: deleting the group: 2 of 2 resource(s) left",
+        "staging: deleted, with its 2 resource(s)",
+    ]
 
 
 def test_delete_of_a_group_already_gone_deletes_nothing(ctx: AzureContext, fake_arm: FakeArm) -> None:

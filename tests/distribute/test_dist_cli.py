@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from fakearm import FakeArm
-from fakearm.dist_helpers import rid, seed_built_image
+from fakearm.dist_helpers import rid, seed_build, seed_built_image
 
 from aibpack.azure.clients import AzureContext
 from aibpack.azure.permissions import principal_from_token
@@ -122,6 +122,27 @@ def test_distribute_command_json_and_exit_code(
         ("good", "Succeeded"),
         ("bad", "Failed"),
     ]
+    error = result["runOutputs"][1]["error"]
+    assert error == {"code": "InternalOperationError", "message": "operation failed (injected by fakearm)"}
+    assert "error: bad (SharedImage): InternalOperationError: operation failed (injected by fakearm)" in err
+
+
+def test_distribute_command_copies_from_the_given_os_disk_snapshot(
+    tmp_path: Path, fake_arm: FakeArm, fake_arm_env: dict[str, str], fake_az: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    built = seed_build(fake_arm)
+    fake_arm.add_group("rg-east", "eastus")
+    east = rid(fake_arm, "rg-east", "images/east")
+    source = {"type": "PlatformImage", "publisher": "p", "offer": "o", "sku": "s"}
+    target = {"type": "ManagedImage", "imageId": east, "location": "eastus", "runOutputName": "east"}
+    template = write_template(tmp_path / "t.json", fake_arm, source, [target])
+    args = ["distribute", str(template), "--artifact", built.image_id, "--auth", "cli"]
+    code, _, err = run(args, capsys)
+    assert code == 1 and "--os-disk-snapshot" in err
+    code, out, err = run([*args, "--os-disk-snapshot", built.os_snapshot_id or ""], capsys)
+    assert code == 0, err
+    assert out.startswith(f"east (ManagedImage): Succeeded {east}")
+    assert fake_arm.resources("rg-east") == [east]
 
 
 def test_distribute_command_refuses_vhd_without_uri(
