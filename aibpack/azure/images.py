@@ -170,12 +170,17 @@ class _Copy:
 
 
 def delete_made(compute: Any, place: Place, made: list[tuple[str, str]]) -> None:
-    """Delete intermediates, newest first (a copy before its source); raise naming what could not go."""
-    problems = []
+    """Delete intermediates, all at once (the copy is complete or abandoned by now); raise naming what stayed."""
+    problems, pollers = [], []
     for kind, name in reversed(made):
         operations = compute.disks if kind == "disk" else compute.snapshots
         try:
-            operations.begin_delete(place.resource_group, name).result()
+            pollers.append((kind, name, operations.begin_delete(place.resource_group, name)))
+        except Exception as exc:
+            problems.append(f"{kind} {name}: {azure_error(exc).text}")
+    for kind, name, poller in pollers:
+        try:
+            poller.result()
         except Exception as exc:
             problems.append(f"{kind} {name}: {azure_error(exc).text}")
     if problems:
