@@ -234,14 +234,11 @@ def test_gallery_and_managed_image_targets_are_distributed_in_one_run(run_env: R
     run_env.fake.add_gallery_image(DEST_GROUP, "gal", "ubuntu", LOCATION)
     template = run_env.template(
         distribute=[
-            {"type": "ManagedImage", "imageId": run_env.image_id(), "location": LOCATION, "runOutputName": "mi"},
-            {
-                "type": "SharedImage",
-                "galleryImageId": run_env.gallery_image_id(),
-                "runOutputName": "sig",
-                "targetRegions": [{"name": LOCATION}, {"name": "eastus", "replicaCount": 2}],
-                "artifactTags": {"team": "platform"},
-            },
+            run_env.managed_target(),
+            run_env.gallery_target(
+                targetRegions=[{"name": LOCATION}, {"name": "eastus", "replicaCount": 2}],
+                artifactTags={"team": "platform"},
+            ),
         ]
     )
     code, err, outputs = _run(run_env, template)

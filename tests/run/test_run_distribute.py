@@ -39,7 +39,7 @@ def test_vhd_and_other_region_image_come_from_the_os_disk_snapshot(
     east = run_env.image_id("golden-east", "rg-east")
     template = run_env.template(
         distribute=[
-            {"type": "ManagedImage", "imageId": run_env.image_id(), "location": LOCATION, "runOutputName": "mi"},
+            run_env.managed_target(),
             {"type": "ManagedImage", "imageId": east, "location": "eastus", "runOutputName": "east"},
             {"type": "VHD", "runOutputName": "vhd", "uri": sas_uri(azurite, "vhds", "golden.vhd")},
         ]
@@ -82,9 +82,7 @@ def test_gallery_in_another_region_than_the_build(run_env: RunEnv) -> None:
 def test_a_failed_target_says_why_and_its_version_is_deleted(run_env: RunEnv) -> None:
     run_env.fake.add_gallery_image(DEST_GROUP, "gal", "ubuntu", LOCATION)
     run_env.fake.fail_replication(r"/versions/", LOCATION)
-    template = run_env.template(
-        distribute=[{"type": "SharedImage", "galleryImageId": run_env.gallery_image_id(), "runOutputName": "sig"}]
-    )
+    template = run_env.template(distribute=[run_env.gallery_target()])
     code, err, outputs = _run(run_env, template)
 
     assert code == 1
@@ -101,9 +99,7 @@ def test_a_failed_target_says_why_and_its_version_is_deleted(run_env: RunEnv) ->
 def test_keep_staging_keeps_the_failed_version(run_env: RunEnv) -> None:
     run_env.fake.add_gallery_image(DEST_GROUP, "gal", "ubuntu", LOCATION)
     run_env.fake.fail_replication(r"/versions/", LOCATION)
-    template = run_env.template(
-        distribute=[{"type": "SharedImage", "galleryImageId": run_env.gallery_image_id(), "runOutputName": "sig"}]
-    )
+    template = run_env.template(distribute=[run_env.gallery_target()])
     code, _, outputs = _run(run_env, template, "--keep-staging")
     assert code == 1 and outputs["stagingDeleted"] is False
     assert [r for r in run_env.fake.resources(DEST_GROUP) if "/versions/" in r] == [
@@ -115,14 +111,7 @@ def test_a_source_version_already_published_is_refused_before_anything(run_env: 
     run_env.fake.add_gallery_image(DEST_GROUP, "gal", "ubuntu", LOCATION)
     run_env.fake.add_resource(f"{run_env.gallery_image_id()}/versions/22.4.20240101", {"location": LOCATION})
     template = run_env.template(
-        distribute=[
-            {
-                "type": "SharedImage",
-                "galleryImageId": run_env.gallery_image_id(),
-                "runOutputName": "sig",
-                "versioning": {"scheme": "Source"},
-            }
-        ],
+        distribute=[run_env.gallery_target(versioning={"scheme": "Source"})],
         source={"type": "PlatformImage", "publisher": "p", "offer": "o", "sku": "s", "version": "22.4.20240101"},
     )
     code, err, _ = _run(run_env, template)
@@ -133,8 +122,7 @@ def test_a_source_version_already_published_is_refused_before_anything(run_env: 
 
 def test_shallow_whose_source_would_go_with_the_staging_group_is_refused(run_env: RunEnv) -> None:
     run_env.fake.add_gallery_image(DEST_GROUP, "gal", "ubuntu", LOCATION)
-    shallow = {"type": "SharedImage", "galleryImageId": run_env.gallery_image_id(), "runOutputName": "sig"}
-    template = run_env.template(distribute=[{**shallow, "replicationMode": "Shallow"}])
+    template = run_env.template(distribute=[run_env.gallery_target(replicationMode="Shallow")])
     code, err, _ = _run(run_env, template)
     assert code == 2
     assert "properties.distribute[0].replicationMode" in err
@@ -144,15 +132,7 @@ def test_shallow_whose_source_would_go_with_the_staging_group_is_refused(run_env
 def test_shallow_version_is_made_from_the_kept_managed_image(run_env: RunEnv) -> None:
     run_env.fake.add_gallery_image(DEST_GROUP, "gal", "ubuntu", LOCATION)
     template = run_env.template(
-        distribute=[
-            {"type": "ManagedImage", "imageId": run_env.image_id(), "location": LOCATION, "runOutputName": "mi"},
-            {
-                "type": "SharedImage",
-                "galleryImageId": run_env.gallery_image_id(),
-                "runOutputName": "sig",
-                "replicationMode": "Shallow",
-            },
-        ]
+        distribute=[run_env.managed_target(), run_env.gallery_target(replicationMode="Shallow")]
     )
     code, err, outputs = _run(run_env, template)
     assert code == 0, err

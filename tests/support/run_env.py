@@ -40,6 +40,23 @@ class RunEnv:
             f"{gallery}/images/{image}"
         )
 
+    def managed_target(self, run_output_name: str = "mi") -> dict[str, Any]:
+        """A ManagedImage target in the build's region: Packer writes it itself."""
+        return {
+            "type": "ManagedImage",
+            "imageId": self.image_id(),
+            "location": LOCATION,
+            "runOutputName": run_output_name,
+        }
+
+    def gallery_target(self, run_output_name: str = "sig", **extra: Any) -> dict[str, Any]:
+        return {
+            "type": "SharedImage",
+            "galleryImageId": self.gallery_image_id(),
+            "runOutputName": run_output_name,
+            **extra,
+        }
+
     def template(
         self,
         *,
