@@ -39,8 +39,8 @@ if TYPE_CHECKING:
 _SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 # Versions a concurrent run may take between our choice and our PUT; after that many, the target fails.
 LATEST_ATTEMPTS = 5
-# "Set the Default replica count" ... the added source and definition regions hold one replica each, the
-# default of targetRegions[].regionalReplicaCount (image-builder-json.md, targetRegions: replicaCount default 1).
+# The regions aibpack adds (the source's, the definition's) get AIB's default replica count: "Omit to use the
+# default (1)" (Azure/azure-rest-api-specs imagebuilder.json 2025-10-01, TargetRegion.replicaCount).
 ADDED_REGION_REPLICAS = 1
 
 
