@@ -21,6 +21,7 @@ Azure's rules followed here, each from its source:
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from aibpack.model.resource_id import parse_id
 from aibpack.progress import Task
 
-from .clients import AzureContext, azure_error, enum_text, poll_with
+from .clients import AzureContext, AzureFailure, azure_error, enum_text, poll_with
 from .results import RegionStatus, RunOutput, TargetFailed, norm_region
 
 if TYPE_CHECKING:
@@ -89,7 +90,7 @@ def publish(
         try:
             poller = compute.gallery_image_versions.begin_create_or_update(group, gallery, image, version, body)
         except HttpResponseError as exc:
-            if exc.status_code == 409 and not fixed:  # a concurrent run took this number first
+            if not fixed and _taken(exc):  # a concurrent run took this number first
                 continue
             raise TargetFailed.from_azure(exc, out) from exc
         # Azure took our PUT: the version is ours (a PUT on someone else's version changes its source and is
@@ -120,15 +121,38 @@ def _wait(
         poll_with(poller, ctx.progress_every, report)
     except HttpResponseError as exc:
         failure = azure_error(exc)
-        out.regions = _regions(versions.get(*where, expand="ReplicationStatus"))
+        with contextlib.suppress(HttpResponseError):
+            out.regions = _regions(versions.get(*where, expand="ReplicationStatus"))
         if not keep_failed:
-            versions.begin_delete(*where).result()
+            failure = _delete_failed(versions, where, failure)
         raise TargetFailed(failure.text, out, failure) from exc
     got = versions.get(*where, expand="ReplicationStatus")
     out.regions = _regions(got)
     out.provisioning_state = "Succeeded"
     task.finish(f"{version} published: " + ", ".join(f"{r.name} {r.replication_state}" for r in out.regions))
     return out
+
+
+def _taken(exc: Any) -> bool:
+    """Azure refused our PUT because the version exists (with another source): PropertyChangeNotAllowed, 409."""
+    code = getattr(getattr(exc, "error", None), "code", None)
+    return exc.status_code == 409 or code == "PropertyChangeNotAllowed"
+
+
+def _delete_failed(versions: Any, where: tuple[str, str, str, str], failure: AzureFailure) -> AzureFailure:
+    """Delete the version that failed (it is ours); if that fails too, say so beside Azure's first error."""
+    from azure.core.exceptions import HttpResponseError
+
+    try:
+        versions.begin_delete(*where).result()
+    except HttpResponseError as exc:
+        gallery, image, version = where[1:]
+        note = (
+            f" (the failed version could not be deleted: {azure_error(exc).text}; delete it with: az sig "
+            f"image-version delete -g {where[0]} -r {gallery} -i {image} -e {version})"
+        )
+        return AzureFailure(failure.code, failure.message + note)
+    return failure
 
 
 def version_body(target: SharedImageTarget, source: Source, home: str, tags: Mapping[str, str]) -> Any:

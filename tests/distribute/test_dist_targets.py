@@ -316,3 +316,14 @@ def test_vhd_without_uri_is_refused_before_anything() -> None:
         check_distributable(template)
     assert info.value.exit_code == 2
     assert info.value.path == ("properties", "distribute", 0, "uri")
+
+
+def test_a_failed_version_that_cannot_be_deleted_says_so(fake_arm: FakeArm, ctx: AzureContext) -> None:
+    built = seed_build(fake_arm)
+    bad = gallery_target(fake_arm, "bad")
+    fake_arm.fail_replication(r"/images/bad/versions/", "westus")
+    fake_arm.fail_operation(r"/images/bad/versions/", "Conflict", "still in use", method="DELETE")
+    [out] = distribute(ctx, [bad], built)
+    assert out.error.code == "InternalOperationError"
+    assert out.error.message.startswith("Gallery replication jobs failed")
+    assert "the failed version could not be deleted: Conflict: still in use; delete it with: az sig" in out.error.message
