@@ -3,8 +3,9 @@
 It keeps resource groups, Compute images/disks/snapshots/galleries, role assignments and role definitions in
 memory, and answers the way ARM does where the SDK cares: long-running operations are polled for real
 (``Azure-AsyncOperation`` for resources, ``Location`` for resource-group deletes), errors carry ARM bodies,
-and faults (429, 5xx, operations ending ``Failed``) can be injected. Anything not implemented answers 404
-and is recorded in ``unhandled``.
+and faults (429, 5xx, operations ending ``Failed``) can be injected. Compute resources follow Azure's documented
+rules (``rules.py``, each beside its source) and keep their background work going (``resources.py``: CopyStart
+copies, gallery replication). Anything not implemented answers 404 and is recorded in ``unhandled``.
 """
 
 from __future__ import annotations
