@@ -2,28 +2,24 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
-
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"  # beside the checkout, read-only
-CORPUS_VALUES = Path(__file__).resolve().parent.parent / "data" / "corpus_values.json"
+from support.corpus import VALUES, corpus_params, require_corpus
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """A test taking ``corpus_file`` runs once per real template."""
+    """A test taking ``corpus_file`` runs once per real template (skipped, with the reason, without them)."""
     if "corpus_file" in metafunc.fixturenames:
-        files = sorted(CORPUS.glob("*.json"))
-        metafunc.parametrize("corpus_file", files, ids=[f.name for f in files])
+        metafunc.parametrize("corpus_file", corpus_params())
 
 
 @pytest.fixture(scope="session")
 def corpus_dir() -> Path:
-    return CORPUS
+    return require_corpus()
 
 
 @pytest.fixture(scope="session")
 def corpus_values() -> dict[str, dict[str, dict[str, str]]]:
     """``{file name: {"set": {...}, "params": {...}}}`` from tests/data/corpus_values.json."""
-    return json.loads(CORPUS_VALUES.read_text(encoding="utf-8"))
+    return VALUES
