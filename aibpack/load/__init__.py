@@ -14,16 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aibpack.errors import AibpackError, Diagnostics
-from aibpack.load import placeholders
+from aibpack.load import exported, hints, placeholders
+from aibpack.load.hints import IMAGE_TEMPLATE_TYPE
 from aibpack.load.jsonc import parse_jsonc
+from aibpack.load.text import read_text
 
-__all__ = ["LoadOptions", "LoadedTemplate", "load_document", "load_template"]
-
-IMAGE_TEMPLATE_TYPE = "Microsoft.VirtualMachineImages/imageTemplates"
-_NOT_A_TEMPLATE = (
-    "not an image template: expected a Microsoft.VirtualMachineImages/imageTemplates resource "
-    "or an ARM deployment template holding one"
-)
+__all__ = ["IMAGE_TEMPLATE_TYPE", "LoadOptions", "LoadedTemplate", "load_document", "load_template"]
 
 
 @dataclass(frozen=True)
@@ -53,37 +49,52 @@ class LoadedTemplate:
 
 
 def load_template(path: Path, options: LoadOptions, diagnostics: Diagnostics) -> LoadedTemplate:
-    """Read ``path`` (UTF-8, a BOM allowed) and load it; a missing or unreadable file is an error."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise AibpackError("file not found", file=path) from None
-    except OSError as err:
-        raise AibpackError(f"cannot read the file: {err.strerror}", file=path) from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise AibpackError(f"not UTF-8 text (invalid byte at offset {err.start})", file=path) from None
-    return load_document(text, path, options, diagnostics)
+    """Read ``path`` (UTF-8 or UTF-16, a BOM allowed) and load it; a missing or unreadable file is an error."""
+    message = hints.bicep(path)
+    if message:
+        raise AibpackError(message, file=path)
+    return load_document(read_text(path), path, options, diagnostics)
 
 
 def load_document(text: str, file: Path, options: LoadOptions, diagnostics: Diagnostics) -> LoadedTemplate:
     """Load a template from its text: what :func:`load_template` does after reading the file."""
     where = str(file)
-    document = parse_jsonc(text, where)
+    try:
+        document = parse_jsonc(text, where)
+    except AibpackError:
+        hint = hints.syntax(file, text)
+        if hint is None:
+            raise
+        raise AibpackError(hint, file=where) from None
     values = placeholders.check_names(options.placeholders, where)
     document = placeholders.replace(document, values, diagnostics)
     if not isinstance(document, dict):
-        raise AibpackError(_NOT_A_TEMPLATE, file=where)
+        raise AibpackError(hints.not_a_template(document, file), file=where)
     if _is_deployment_template(document):
-        # Imported here: a bare resource (the common case) never needs the expression evaluator.
-        from aibpack.load.deployment import from_deployment
-
-        loaded = from_deployment(document, file, options, diagnostics)
+        loaded = _from_deployment(document, file, options, diagnostics)
     else:
         loaded = _from_resource(document, file, options)
     placeholders.check_resolved(loaded.resource, where, loaded.resource_path)
     return loaded
+
+
+def _from_deployment(document: dict, file: Path, options: LoadOptions, diagnostics: Diagnostics) -> LoadedTemplate:
+    """An ARM deployment template; parameters without a value are named with the placeholders left, at once."""
+    # Imported here: a bare resource (the common case) never needs the expression evaluator.
+    from aibpack.load.deployment import from_deployment
+    from aibpack.load.parameters import MissingParameters
+
+    try:
+        return from_deployment(document, file, options, diagnostics)
+    except MissingParameters as missing:
+        left = placeholders.unresolved(document)
+        if not left:
+            raise
+        message = (
+            f"{missing.describe()} and {placeholders.describe(left)}: "
+            f"pass {missing.how_to_pass()} {placeholders.how_to_set(left)}"
+        )
+        raise AibpackError(message, file=file, path=missing.path) from None
 
 
 def _is_deployment_template(document: dict) -> bool:
@@ -95,11 +106,13 @@ def _is_deployment_template(document: dict) -> bool:
 
 def _from_resource(document: dict, file: Path, options: LoadOptions) -> LoadedTemplate:
     """A bare resource: checked to look like an image template, otherwise taken as it is."""
+    if exported.is_flattened(document):
+        document = exported.unflatten(document)
     kind = document.get("type")
     if not isinstance(document.get("properties"), dict) or (
         isinstance(kind, str) and not kind.lower().startswith("microsoft.virtualmachineimages")
     ):
-        raise AibpackError(_NOT_A_TEMPLATE, file=file)
+        raise AibpackError(hints.not_a_template(document, file), file=file)
     if options.params:
         raise AibpackError(
             "--param: a bare image-template resource declares no parameters (use --set for <placeholders>)",

@@ -10,11 +10,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+IMAGE_TEMPLATE_TYPE = "Microsoft.VirtualMachineImages/imageTemplates"
 NOT_A_TEMPLATE = (
-    "not an image template: expected a Microsoft.VirtualMachineImages/imageTemplates resource "
-    "or an ARM deployment template holding one"
+    f"not an image template: expected a {IMAGE_TEMPLATE_TYPE} resource or an ARM deployment template holding one"
 )
-IMAGE_TEMPLATE_TYPE = "microsoft.virtualmachineimages/imagetemplates"
 
 # Bicep declarations start a line with a keyword (Bicep's file structure: targetScope, param, var, resource,
 # module, output, ...); a resource names its type with an API version, 'Microsoft.X/y@2022-07-01'.
@@ -63,8 +62,8 @@ def not_a_template(document: object, path: Path) -> str:
         return f"{NOT_A_TEMPLATE} (found a JSON {type(document).__name__})"
     if _is_parameters_file(document):
         return (
-            "an ARM parameters file: pass it with --parameters "
-            f"{path.name}, after the template it belongs to (aibpack compile TEMPLATE --parameters {path.name})"
+            "an ARM parameters file, not a template: pass it with the template it belongs to, "
+            f"aibpack compile TEMPLATE --parameters {path}"
         )
     if "builders" in document:
         return _packer(path)
@@ -81,7 +80,7 @@ def _packer(path: Path) -> str:
 
 
 def _is_image_template(item: object) -> bool:
-    return isinstance(item, dict) and str(item.get("type", "")).lower() == IMAGE_TEMPLATE_TYPE
+    return isinstance(item, dict) and str(item.get("type", "")).lower() == IMAGE_TEMPLATE_TYPE.lower()
 
 
 def _is_parameters_file(document: dict) -> bool:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from aibpack.errors import AibpackError, Diagnostics, JsonPath, format_path
 from aibpack.load.jsonc import parse_jsonc
+from aibpack.load.text import read_text
 
 SECURE_TYPES = frozenset({"securestring", "secureobject"})
 # ARM type name (lower case) -> the Python type a value must have and the word used in messages.
@@ -29,7 +30,6 @@ _TYPES: dict[str, tuple[type, str]] = {
 }
 # Types whose --param value is JSON rather than plain text.
 _JSON_TYPES = frozenset({"int", "bool", "array", "object", "secureobject"})
-_NO_VALUE_HINT = "pass --param {name}=VALUE or --parameters FILE"
 
 
 @dataclass(frozen=True)
@@ -152,12 +152,23 @@ def resolve(
         given[name.lower()] = value
     missing = [p for key, p in declared.items() if key not in given and not p.has_default and not p.nullable]
     if missing:
-        first = missing[0]
-        more = f" (also without a value: {', '.join(p.name for p in missing[1:])})" if missing[1:] else ""
-        raise AibpackError(
-            "no value: " + _NO_VALUE_HINT.format(name=first.name) + more, file=template_file, path=first.path
-        )
+        raise MissingParameters(missing, template_file)
     return Parameters(declared=dict(declared), given=given)
+
+
+class MissingParameters(AibpackError):
+    """Parameters with neither a value nor a default, all named at once, with the options that give them."""
+
+    def __init__(self, missing: Sequence[Parameter], file: str) -> None:
+        self.missing = tuple(missing)
+        super().__init__(f"{self.describe()}: pass {self.how_to_pass()}", file=file, path=missing[0].path)
+
+    def describe(self) -> str:
+        word = "parameter" if len(self.missing) == 1 else "parameters"
+        return f"no value for {word} " + ", ".join(p.name for p in self.missing)
+
+    def how_to_pass(self) -> str:
+        return " ".join(f"--param {p.name}=VALUE" for p in self.missing) + " (or --parameters FILE)"
 
 
 def check_value(param: Parameter, value: object, file: str, path: JsonPath) -> None:
@@ -205,13 +216,7 @@ def _decode(param: Parameter, text: str, file: str) -> object:
 def _read_parameter_file(path: Path) -> dict[str, tuple[object, JsonPath]]:
     """Values of an ARM parameter file, keyed by lower-cased name, each with its JSON path."""
     file = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise AibpackError("parameter file not found", file=file) from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise AibpackError(f"cannot read the parameter file: {err}", file=file) from None
-    doc = parse_jsonc(text, file)
+    doc = parse_jsonc(read_text(path, "parameter file"), file)
     if not isinstance(doc, dict):
         raise AibpackError('expected an object: {"parameters": {"NAME": {"value": ...}}}', file=file)
     prefix: JsonPath = ()

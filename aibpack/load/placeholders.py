@@ -15,7 +15,7 @@ from aibpack.errors import AibpackError, Diagnostics, JsonPath
 PLACEHOLDER = re.compile(r"<([A-Za-z][A-Za-z0-9_.-]*)>")
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
 
-# Paths (relative to the resource; "*" is any array index) whose strings are script content.
+# How paths to script content end (in the resource, or in a deployment holding it; "*" is any array index).
 _CONTENT_PATHS = (
     ("properties", "customize", "*", "inline", "*"),
     ("properties", "validate", "invmvalidations", "*", "inline", "*"),
@@ -65,6 +65,14 @@ def replace(document: object, values: Mapping[str, str], diagnostics: Diagnostic
 
 def check_resolved(resource: object, file: str, prefix: JsonPath) -> None:
     """Fail, naming all of them at once, if a ``<name>`` is left outside inline script lines."""
+    found = unresolved(resource)
+    if found:
+        first = next(iter(found.values()))
+        raise AibpackError(f"{describe(found)}: pass {how_to_set(found)}", file=file, path=(*prefix, *first))
+
+
+def unresolved(value: object, path: JsonPath = ()) -> dict[str, JsonPath]:
+    """Each ``<name>`` left in ``value`` (inline script lines and ARM ``metadata`` aside), where it first is."""
     found: dict[str, JsonPath] = {}
 
     def walk(value: object, path: JsonPath) -> None:
@@ -77,25 +85,35 @@ def check_resolved(resource: object, file: str, prefix: JsonPath) -> None:
                 walk(item, (*path, i))
         elif isinstance(value, dict):
             for key, item in value.items():
+                if key.lower() == "metadata":  # ARM's descriptions of parameters and templates, never used
+                    continue
                 for name in PLACEHOLDER.findall(key):
                     found.setdefault(name, path)
                 walk(item, (*path, key))
 
-    walk(resource, ())
-    if not found:
-        return
-    names = list(found)
-    listed = ", ".join(f"<{n}>" for n in names)
-    sets = " ".join(f"--set {n}=VALUE" for n in names)
-    word = "placeholder" if len(names) == 1 else "placeholders"
-    raise AibpackError(f"unresolved {word} {listed}: pass {sets}", file=file, path=(*prefix, *found[names[0]]))
+    walk(value, path)
+    return found
+
+
+def describe(found: Mapping[str, JsonPath]) -> str:
+    """``unresolved placeholders <a>, <b>``."""
+    word = "placeholder" if len(found) == 1 else "placeholders"
+    return f"unresolved {word} " + ", ".join(f"<{name}>" for name in found)
+
+
+def how_to_set(found: Mapping[str, JsonPath]) -> str:
+    """``--set a=VALUE --set b=VALUE`` (or, for several, a ``--set-file`` of NAME=VALUE lines)."""
+    sets = " ".join(f"--set {name}=VALUE" for name in found)
+    return sets if len(found) == 1 else f"{sets} (or --set-file FILE with a NAME=VALUE line each)"
 
 
 def _is_content(path: JsonPath) -> bool:
+    """Whether ``path`` ends at an inline script line: of the resource itself, or of one inside a deployment."""
     for pattern in _CONTENT_PATHS:
-        if len(path) == len(pattern) and all(
+        tail = path[len(path) - len(pattern) :] if len(path) >= len(pattern) else None
+        if tail is not None and all(
             (p == "*" and isinstance(part, int)) or (isinstance(part, str) and part.lower() == p)
-            for part, p in zip(path, pattern, strict=True)
+            for part, p in zip(tail, pattern, strict=True)
         ):
             return True
     return False

@@ -14,7 +14,7 @@ from pathlib import Path
 from aibpack.errors import AibpackError
 
 
-def read_text(path: Path, what: str = "the file") -> str:
+def read_text(path: Path, what: str = "file") -> str:
     """The text of ``path``; a missing, unreadable or undecodable file is an ``AibpackError`` naming it."""
     try:
         data = path.read_bytes()
@@ -23,7 +23,7 @@ def read_text(path: Path, what: str = "the file") -> str:
     except IsADirectoryError:
         raise AibpackError(f"{what} is a directory", file=path) from None
     except OSError as err:
-        raise AibpackError(f"cannot read {what}: {err.strerror}", file=path) from None
+        raise AibpackError(f"cannot read the {what}: {err.strerror}", file=path) from None
     return decode_text(data, path)
 
 

@@ -105,3 +105,9 @@ class ImageTemplate(AibModel):
     # ARM resource keys with no meaning for a build.
     depends_on: list[object] = field(default_factory=list)
     comments: str = ""
+    # Read-only fields of an exported template, ignored when present: ``id`` and ``systemData`` (ARM's Resource,
+    # common-types resource-management types.json) and the ``resourceGroup`` that ``az`` adds from the ``id``
+    # (azure-cli azure/cli/core/commands/transform.py).
+    id: str = ""
+    system_data: dict[str, object] | None = None
+    resource_group: str = ""

@@ -1,4 +1,5 @@
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -70,11 +71,19 @@ def test_corpus_file_loads_with_the_values_a_user_passes(corpus_file: Path, corp
     assert loaded.secure_values == frozenset()
 
 
-def test_corpus_file_without_values_names_what_is_missing(corpus_file: Path) -> None:
+def test_corpus_file_without_values_names_all_that_is_missing_at_once(corpus_file: Path, corpus_values: dict) -> None:
+    """One round trip: the error names every --set and every --param the template needs, together."""
     with pytest.raises(AibpackError) as caught:
         load_template(corpus_file, LoadOptions(), Diagnostics())
     assert caught.value.file == str(corpus_file)
-    assert caught.value.message.startswith(("unresolved placeholder", "no value: pass --param"))
+    message = caught.value.message
+    assert set(re.findall(r"--set ([\w.-]+)=VALUE", message)) == set(corpus_values[corpus_file.name]["set"])
+    asked = set(re.findall(r"--param ([\w.-]+)=VALUE", message))
+    assert asked <= set(corpus_values[corpus_file.name]["params"])
+    # What is asked for is enough: with exactly those values the template loads.
+    given = {name: value for name, value in corpus_values[corpus_file.name]["params"].items() if name in asked}
+    options = LoadOptions(placeholders=corpus_values[corpus_file.name]["set"], params=given)
+    load_template(corpus_file, options, Diagnostics())
 
 
 def test_corpus_arm_template_is_evaluated(corpus_dir: Path, corpus_values: dict) -> None:
@@ -140,13 +149,26 @@ def test_bare_resource_takes_no_params() -> None:
         {"location": "westus2"},
         {"properties": "x"},
         {"type": "Microsoft.Compute/virtualMachines", "properties": {}},
-        {"$schema": "https://x/deploymentParameters.json#", "parameters": {"a": {"value": 1}}},
     ],
 )
 def test_not_an_image_template(document: object) -> None:
     err = fails(document)
     assert err.message.startswith("not an image template: expected a Microsoft.VirtualMachineImages/imageTemplates")
     assert err.file == "t.json"
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"$schema": "https://x/deploymentParameters.json#", "parameters": {"a": {"value": 1}}},
+        {"parameters": {"imageTemplateName": {"value": "x"}, "secret": {"reference": {"keyVault": {}}}}},
+    ],
+)
+def test_a_parameters_file_given_as_the_template_is_named_so(document: object) -> None:
+    err = fails(document)
+    assert err.message == "an ARM parameters file, not a template: pass it with the template it belongs to, " + (
+        "aibpack compile TEMPLATE --parameters t.json"
+    )
 
 
 # --- ARM deployment templates -----------------------------------------------------------------------
@@ -277,8 +299,29 @@ def test_unresolved_placeholder_from_a_parameter_default() -> None:
 def test_missing_parameter_and_unknown_param() -> None:
     err = fails(arm(image_template()))
     assert str(err) == (
-        "t.json: parameters.imageTemplateName: no value: pass --param imageTemplateName=VALUE or --parameters FILE"
+        "t.json: parameters.imageTemplateName: no value for parameter imageTemplateName: "
+        "pass --param imageTemplateName=VALUE (or --parameters FILE)"
     )
+
+
+def test_missing_parameters_and_placeholders_are_named_together() -> None:
+    document = arm(
+        image_template(location="<region>", identity={"userAssignedIdentities": {"<imgBuilderId>": {}}}),
+        parameters={"imageTemplateName": {"type": "string"}, "size": {"type": "int"}},
+    )
+    document["parameters"]["imageTemplateName"]["metadata"] = {"description": "not a <placeholder>"}
+    document["resources"][0]["properties"]["customize"] = [{"type": "Shell", "inline": ["echo <b>bold</b>"]}]
+    err = fails(document)
+    assert err.message == (
+        "no value for parameters imageTemplateName, size and unresolved placeholders <region>, <imgBuilderId>: "
+        "pass --param imageTemplateName=VALUE --param size=VALUE (or --parameters FILE) "
+        "--set region=VALUE --set imgBuilderId=VALUE (or --set-file FILE with a NAME=VALUE line each)"
+    )
+    assert err.path == ("parameters", "imageTemplateName")
+    loaded = load(
+        document, params={"imageTemplateName": "x", "size": "1"}, placeholders={"region": "r", "imgBuilderId": "i"}
+    )
+    assert loaded.resource["location"] == "r"
     err = fails(arm(image_template()), params={"imageTemplateName": "x", "extra": "y"})
     assert err.message.startswith("--param extra: the template declares no parameter 'extra'")
 

@@ -117,16 +117,18 @@ def test_unknown_param_is_an_error() -> None:
 
 def test_missing_value() -> None:
     err = fails(params={})
-    assert err.message == "no value: pass --param imageTemplateName=VALUE or --parameters FILE"
-    assert err.path == ("parameters", "imageTemplateName")
-    assert str(err) == (
-        "t.json: parameters.imageTemplateName: no value: pass --param imageTemplateName=VALUE or --parameters FILE"
+    assert (
+        err.message
+        == "no value for parameter imageTemplateName: pass --param imageTemplateName=VALUE (or --parameters FILE)"
     )
+    assert err.path == ("parameters", "imageTemplateName")
 
 
 def test_several_missing_values_are_listed() -> None:
-    err = fails(params={}, declared={"a": {"type": "string"}, "b": {"type": "int"}})
-    assert err.message.endswith("(also without a value: b)")
+    err = fails(
+        params={}, declared={"a": {"type": "string"}, "b": {"type": "int"}, "c": {"type": "int", "defaultValue": 1}}
+    )
+    assert err.message == "no value for parameters a, b: pass --param a=VALUE --param b=VALUE (or --parameters FILE)"
     assert err.path == ("parameters", "a")
 
 

@@ -63,6 +63,7 @@ def test_all_unresolved_placeholders_at_once_with_the_first_path() -> None:
     err = caught.value
     assert err.message == (
         "unresolved placeholders <imgBuilderId>, <a>, <b>: pass --set imgBuilderId=VALUE --set a=VALUE --set b=VALUE"
+        " (or --set-file FILE with a NAME=VALUE line each)"
     )
     assert err.path == ("resources", 0, "identity", "userAssignedIdentities")
 
