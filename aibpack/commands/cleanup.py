@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from aibpack.commands.run import azure_options
+from aibpack.commands.options import azure_options
 from aibpack.errors import AibpackError
 
 _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
@@ -28,7 +28,7 @@ def parse_age(text: str) -> dt.timedelta | None:
 
 
 @click.command("cleanup")
-@azure_options
+@azure_options(template=False)
 @click.option(
     "--older-than",
     default="24h",

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
-from aibpack.commands.options import compile_options, template_options
+from aibpack.commands.options import compile_options, provisioner_options, template_options
 from aibpack.errors import EXIT_OK, EXIT_USAGE, AibpackError, Diagnostics
 from aibpack.output import write_atomic
-from aibpack.pipeline import CompileOptions, compile_file
+from aibpack.pipeline import Compiled, CompileOptions, compile_file
 
 STDOUT = "-"
+UseCompiled = Callable[[Path, Compiled], None]
 
 
 @dataclass(frozen=True)
@@ -38,46 +41,45 @@ def destination(output: str | None, count: int) -> Destination:
     """Interpret ``-o`` as design.md says; several templates need a directory."""
     if output == STDOUT:
         if count > 1:
-            raise AibpackError("-o - takes one template; use -o DIR for several")
+            raise click.UsageError("-o - takes one template; use -o DIR for several")
         return Destination(stdout=True)
     if output is None:
         if count > 1:
-            raise AibpackError("several templates need -o DIR")
+            raise click.UsageError("several templates need -o DIR")
         return Destination(directory=Path.cwd())
     path = Path(output)
     if path.name.endswith(".pkr.hcl") and not path.is_dir():
         if count > 1:
-            raise AibpackError(f"-o {output} names one file; use -o DIR for several templates")
+            raise click.UsageError(f"-o {output} names one file; use -o DIR for several templates")
         return Destination(file=path)
+    if path.suffix and not path.is_dir() and not output.endswith(("/", os.sep)):
+        # Packer reads a file as HCL2 only when it is named *.pkr.hcl (or *.pkr.json); any other file it parses
+        # as a legacy JSON template (packer command/meta.go, GetConfigFromJSON), so image.hcl would not build.
+        raise click.UsageError(
+            f"-o {output}: Packer reads HCL only from a file named *.pkr.hcl; use -o {_pkr_hcl(path)} "
+            f"(or -o {output}/ for a directory of that name)"
+        )
     return Destination(directory=path)
 
 
-def compile_many(templates: list[Path], dest: Destination, options: CompileOptions) -> int:
-    """Compile each template on its own; a bad one sets exit code 2 but the others are still written."""
+def _pkr_hcl(path: Path) -> Path:
+    """``image.hcl`` -> ``image.pkr.hcl``: the name the user probably meant."""
+    stem = path.name.removesuffix(path.suffix) if path.suffix in (".hcl", ".json") else path.name
+    return path.with_name(f"{stem.removesuffix('.pkr')}.pkr.hcl")
+
+
+def compile_each(templates: list[Path], output_dir: Path, options: CompileOptions, use: UseCompiled) -> int:
+    """Compile each template on its own and hand it to ``use``, warnings first.
+
+    A bad template prints its ``error:`` line and sets the exit code; the others still go on.
+    """
     exit_code = EXIT_OK
-    written: dict[Path, Path] = {}
     for template in templates:
         diagnostics = Diagnostics(strict=options.strict, file=str(template))
         try:
-            compiled = compile_file(template, dest.output_dir, options, diagnostics)
-            if dest.stdout:
-                diagnostics.emit()
-                sys.stdout.write(compiled.hcl)
-                continue
-            target = dest.path_for(compiled.name)
-            if target in written:
-                raise AibpackError(
-                    f"compiles to {target}, as {written[target]} does; give one of them a --name "
-                    "or compile it separately",
-                    file=template,
-                )
-            try:
-                write_atomic(target, compiled.hcl)
-            except OSError as exc:
-                raise AibpackError(f"cannot write {target}: {exc.strerror or exc}", file=template) from None
-            written[target] = template
+            compiled = compile_file(template, output_dir, options, diagnostics)
             diagnostics.emit()
-            click.echo(f"{template} -> {target}", err=True)
+            use(template, compiled)
         except AibpackError as exc:
             diagnostics.emit()
             click.echo(f"error: {exc.located(template)}", err=True)
@@ -85,10 +87,35 @@ def compile_many(templates: list[Path], dest: Destination, options: CompileOptio
     return exit_code
 
 
+def compile_many(templates: list[Path], dest: Destination, options: CompileOptions) -> int:
+    """Compile each template to its file (or stdout); a bad one sets exit code 2 but the others are still written."""
+    written: dict[Path, Path] = {}
+
+    def write(template: Path, compiled: Compiled) -> None:
+        if dest.stdout:
+            sys.stdout.write(compiled.hcl)
+            return
+        target = dest.path_for(compiled.name)
+        if target in written:
+            raise AibpackError(
+                f"compiles to {target}, as {written[target]} does; give one of them a --name or compile it separately",
+                file=template,
+            )
+        try:
+            write_atomic(target, compiled.hcl)
+        except OSError as exc:
+            raise AibpackError(f"cannot write {target}: {exc.strerror or exc}", file=template) from None
+        written[target] = template
+        click.echo(f"{template} -> {target}", err=True)
+
+    return compile_each(templates, dest.output_dir, options, write)
+
+
 @click.command("compile")
 @click.argument("templates", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output", metavar="PATH", help="DIR, FILE.pkr.hcl, or - for stdout (default: ./<name>.pkr.hcl).")
 @template_options
+@provisioner_options
 def compile_command(templates: tuple[Path, ...], output: str | None, **options: object) -> None:
     """Compile image templates to Packer HCL2 (never touches the network)."""
     dest = destination(output, len(templates))

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from aibpack.commands.options import compile_options, template_options
+from aibpack.commands.options import azure_options, compile_options, template_options
 from aibpack.errors import EXIT_FAILED, AibpackError, Diagnostics
+from aibpack.output import write_atomic
 from aibpack.pipeline import compile_file
 
 if TYPE_CHECKING:
@@ -45,17 +46,6 @@ def azure_context(subscription: str | None, auth: str, candidate_ids: list[str])
     return AzureContext.from_env(make_credential(auth), sub)  # type: ignore[arg-type]
 
 
-def azure_options(func: Any) -> Any:
-    func = click.option("--subscription", metavar="ID", help="Subscription (else from the template, else env).")(func)
-    return click.option(
-        "--auth",
-        type=click.Choice(["default", "cli", "env", "msi"]),
-        default="default",
-        show_default=True,
-        help="Which azure-identity credential to use.",
-    )(func)
-
-
 @click.command("distribute")
 @click.argument("template", type=click.Path(path_type=Path))
 @click.option("--artifact", required=True, metavar="MANAGED_IMAGE_ID", help="The managed image to distribute.")
@@ -64,7 +54,7 @@ def azure_options(func: Any) -> Any:
     metavar="SNAPSHOT_ID",
     help="Snapshot of the build VM's OS disk, for VHD targets and managed images in other regions.",
 )
-@azure_options
+@azure_options()
 @click.option("--output-json", type=click.Path(dir_okay=False, path_type=Path), help="Write the run outputs here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run outputs as JSON instead of a summary.")
 @template_options
@@ -110,7 +100,7 @@ def distribute_command(
         "runOutputs": [o.to_dict() for o in outputs],
     }
     if output_json:
-        output_json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        write_atomic(output_json, json.dumps(result, indent=2) + "\n")
     if as_json:
         click.echo(json.dumps(result, indent=2))
     else:

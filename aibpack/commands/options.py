@@ -1,104 +1,206 @@
-"""Options shared by the commands that read an image template, and turning them into ``CompileOptions``."""
+"""Options that several commands share, and turning them into ``CompileOptions``.
+
+Only click is imported at the top: ``aibpack cleanup`` uses these options too and never compiles anything.
+"""
 
 from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from aibpack.errors import AibpackError
-from aibpack.load import LoadOptions
-from aibpack.pipeline import CompileOptions
+
+if TYPE_CHECKING:
+    from aibpack.pipeline import CompileOptions
+
+AUTH_CHOICES = ("default", "cli", "env", "msi")
+# What bare ``--packer`` stands for: the usual lookup (AIBPACK_PACKER, else packer on PATH).
+DEFAULT_PACKER = ""
+_SET_FILE_LINE = re.compile(r"^\s*(?:export\s+)?([^=\s]+)\s*=(.*)$")
 
 
-def _pairs(option: str, values: Sequence[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in values:
-        name, sep, value = item.partition("=")
+class NameValue(click.ParamType):
+    """``NAME=VALUE``, as ``--param`` and ``--set`` take it; anything else is a usage error."""
+
+    name = "NAME=VALUE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[str, str]:
+        if isinstance(value, tuple):
+            return value
+        name, sep, text = str(value).partition("=")
         if not sep or not name:
-            raise AibpackError(f"{option} expects NAME=VALUE, got {item!r}")
-        out[name] = value
-    return out
+            self.fail(f"expected NAME=VALUE, got {value!r}", param, ctx)
+        return name, text
+
+
+def _apply(func: Callable[..., Any], decorators: Sequence[Callable[..., Any]]) -> Callable[..., Any]:
+    return functools.reduce(lambda f, d: d(f), reversed(decorators), func)
 
 
 def template_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """``--name``, ``-p/--param``, ``--parameters``, ``--set``, ``--strict``, ``--provisioners``, ``--build``."""
-    decorators = [
-        click.option("--name", help="Which image template, when an ARM template holds several."),
-        click.option(
-            "-p",
-            "--param",
-            "params",
-            multiple=True,
-            metavar="NAME=VALUE",
-            help="An ARM template parameter value (repeatable).",
-        ),
-        click.option(
-            "--parameters",
-            "parameter_files",
-            multiple=True,
-            metavar="FILE",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="An ARM parameters file (repeatable; later files win).",
-        ),
-        click.option(
-            "--set",
-            "placeholders",
-            multiple=True,
-            metavar="NAME=VALUE",
-            help="Replace every <NAME> placeholder with VALUE (repeatable).",
-        ),
-        click.option("--strict", is_flag=True, help="Treat warnings as errors."),
-        click.option(
-            "--provisioners",
-            multiple=True,
-            metavar="PACKER_TEMPLATE",
-            type=click.Path(path_type=Path),
-            help="Existing Packer provisioners to keep exactly (JSON, HCL2 file or folder; repeatable).",
-        ),
-        click.option(
-            "--resource-group",
-            metavar="NAME",
-            help="The deployment's resource group, for resourceGroup() in ARM templates.",
-        ),
-        click.option(
-            "--location",
-            metavar="LOCATION",
-            help="The deployment's location, for resourceGroup().location in ARM templates.",
-        ),
-        click.option(
-            "--build",
-            "build_name",
-            metavar="NAME",
-            help="Which build of a --provisioners folder holding several.",
-        ),
-    ]
-    return functools.reduce(lambda f, d: d(f), reversed(decorators), func)
+    """How a template is read: ``--name``, ``-p/--param``, ``--parameters``, ``--set``, ``--set-file``, ``--strict``,
+    and the deployment context ``--resource-group`` and ``--location``."""
+    return _apply(
+        func,
+        [
+            click.option("--name", help="Which image template, when an ARM template holds several."),
+            click.option(
+                "-p",
+                "--param",
+                "params",
+                multiple=True,
+                type=NameValue(),
+                help="An ARM template parameter value (repeatable).",
+            ),
+            click.option(
+                "--parameters",
+                "parameter_files",
+                multiple=True,
+                metavar="FILE",
+                type=click.Path(dir_okay=False, path_type=Path),
+                help="An ARM parameters file (repeatable; later files win).",
+            ),
+            click.option(
+                "--set",
+                "placeholders",
+                multiple=True,
+                type=NameValue(),
+                help="Replace every <NAME> placeholder with VALUE (repeatable; wins over --set-file).",
+            ),
+            click.option(
+                "--set-file",
+                "set_files",
+                multiple=True,
+                metavar="FILE",
+                type=click.Path(dir_okay=False, path_type=Path),
+                help="NAME=VALUE lines for --set; '#' starts a comment line (repeatable; later files win).",
+            ),
+            click.option("--strict", is_flag=True, help="Treat warnings as errors."),
+            click.option(
+                "--resource-group",
+                metavar="NAME",
+                help="The deployment's resource group, for resourceGroup() in ARM templates.",
+            ),
+            click.option(
+                "--location",
+                metavar="LOCATION",
+                help="The deployment's location, for resourceGroup().location in ARM templates.",
+            ),
+        ],
+    )
+
+
+def provisioner_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--provisioners`` and ``--build``: for the commands that build (compile, validate, run)."""
+    return _apply(
+        func,
+        [
+            click.option(
+                "--provisioners",
+                multiple=True,
+                metavar="PACKER_TEMPLATE",
+                type=click.Path(path_type=Path),
+                help="Existing Packer provisioners to keep exactly (JSON, HCL2 file or folder; repeatable).",
+            ),
+            click.option(
+                "--build",
+                "build_name",
+                metavar="NAME",
+                help="Which build of a --provisioners folder holding several.",
+            ),
+        ],
+    )
+
+
+def packer_option(help_text: str) -> Callable[..., Any]:
+    """``--packer [PATH]``, one meaning wherever it is: the packer binary, bare for AIBPACK_PACKER or PATH."""
+    return click.option(
+        "--packer",
+        "packer",
+        is_flag=False,
+        flag_value=DEFAULT_PACKER,
+        default=None,
+        metavar="[PATH]",
+        help=help_text,
+    )
+
+
+def azure_options(*, template: bool = True) -> Callable[..., Any]:
+    """``--subscription`` and ``--auth``, for the commands that talk to Azure (``cleanup`` reads no template)."""
+    where = "the template's resource IDs, else " if template else ""
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        return _apply(
+            func,
+            [
+                click.option("--subscription", metavar="ID", help=f"Subscription (else {where}AZURE_SUBSCRIPTION_ID)."),
+                click.option(
+                    "--auth",
+                    type=click.Choice(AUTH_CHOICES),
+                    default="default",
+                    show_default=True,
+                    help="Credential: azure-identity Default, AzureCli, Environment or ManagedIdentity.",
+                ),
+            ],
+        )
+
+    return decorate
+
+
+def read_set_file(path: Path) -> dict[str, str]:
+    """``NAME=VALUE`` lines (an ``export`` before one, blank lines and ``#`` comment lines allowed).
+
+    The value is the rest of the line, without one pair of quotes around it, as a shell would read it there.
+    """
+    from aibpack.load.text import read_text  # only when a --set-file is given
+
+    values: dict[str, str] = {}
+    for number, line in enumerate(read_text(path, "--set-file").splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        match = _SET_FILE_LINE.match(line)
+        if match is None:
+            raise AibpackError(f"line {number}: expected NAME=VALUE, got {line.strip()!r}", file=path)
+        value = match.group(2).strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[match.group(1)] = value
+    return values
 
 
 def compile_options(
     *,
     name: str | None,
-    params: Sequence[str],
+    params: Sequence[tuple[str, str]],
     parameter_files: Sequence[Path],
-    placeholders: Sequence[str],
+    placeholders: Sequence[tuple[str, str]],
+    set_files: Sequence[Path],
     strict: bool,
-    provisioners: Sequence[Path],
-    build_name: str | None,
+    provisioners: Sequence[Path] = (),
+    build_name: str | None = None,
     resource_group: str | None = None,
     location: str | None = None,
     subscription_id: str | None = None,
     assume_context: bool = False,
 ) -> CompileOptions:
+    from aibpack.load import LoadOptions
+    from aibpack.pipeline import CompileOptions
+
+    values: dict[str, str] = {}
+    for file in set_files:
+        values.update(read_set_file(file))
+    values.update(placeholders)
     load = LoadOptions(
         name=name,
-        params=_pairs("--param", params),
+        params=dict(params),
         parameter_files=tuple(parameter_files),
-        placeholders=_pairs("--set", placeholders),
+        placeholders=values,
         subscription_id=subscription_id or os.environ.get("AZURE_SUBSCRIPTION_ID") or None,
         resource_group=resource_group,
         location=location,

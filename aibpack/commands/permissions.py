@@ -8,8 +8,8 @@ from typing import Any
 
 import click
 
-from aibpack.commands.distribute import azure_context, azure_options, load_template, template_ids
-from aibpack.commands.options import template_options
+from aibpack.commands.distribute import azure_context, load_template, template_ids
+from aibpack.commands.options import azure_options, template_options
 
 
 @click.group("permissions")
@@ -29,7 +29,7 @@ def _prepare(template: Path, assignee: str | None, subscription: str | None, aut
 @permissions_group.command("check")
 @click.argument("template", type=click.Path(path_type=Path))
 @click.option("--assignee", metavar="OBJECT_ID", help="Whose roles (default: the signed-in identity).")
-@azure_options
+@azure_options()
 @template_options
 def check_command(template: Path, assignee: str | None, subscription: str | None, auth: str, **options: Any) -> None:
     """Print `missing: ROLE on SCOPE` for each missing role; exit 1 when any is missing."""
@@ -47,7 +47,7 @@ def check_command(template: Path, assignee: str | None, subscription: str | None
 @permissions_group.command("grant")
 @click.argument("template", type=click.Path(path_type=Path))
 @click.option("--assignee", metavar="OBJECT_ID", help="Whose roles (default: the signed-in identity).")
-@azure_options
+@azure_options()
 @template_options
 def grant_command(template: Path, assignee: str | None, subscription: str | None, auth: str, **options: Any) -> None:
     """Create the missing role assignments (only those; running it twice creates nothing more)."""

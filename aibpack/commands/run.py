@@ -10,32 +10,23 @@ from pathlib import Path
 
 import click
 
-from aibpack.commands.options import compile_options, template_options
+from aibpack.commands.options import (
+    azure_options,
+    compile_options,
+    packer_option,
+    provisioner_options,
+    template_options,
+)
 from aibpack.errors import EXIT_OK
 from aibpack.output import write_atomic
-
-AUTH_CHOICES = ("default", "cli", "env", "msi")
-
-
-def azure_options(func):  # type: ignore[no-untyped-def]
-    """``--subscription`` and ``--auth``, shared with ``aibpack cleanup``."""
-    func = click.option(
-        "--auth",
-        type=click.Choice(AUTH_CHOICES),
-        default="default",
-        show_default=True,
-        help="Credential: azure-identity Default, AzureCli, Environment or ManagedIdentity.",
-    )(func)
-    return click.option(
-        "--subscription", metavar="ID", help="Subscription (else from the template's IDs, else AZURE_SUBSCRIPTION_ID)."
-    )(func)
 
 
 @click.command("run")
 @click.argument("template", type=click.Path(path_type=Path))
 @template_options
-@azure_options
-@click.option("--packer", "packer", metavar="PATH", help="The packer binary (else AIBPACK_PACKER, else PATH).")
+@provisioner_options
+@azure_options()
+@packer_option("The packer binary (else AIBPACK_PACKER, else packer on PATH).")
 @click.option(
     "--work-dir",
     type=click.Path(file_okay=False, path_type=Path),

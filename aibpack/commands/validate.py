@@ -1,4 +1,4 @@
-"""``aibpack validate TEMPLATE [--packer]``: every check of compile, and optionally Packer's own."""
+"""``aibpack validate TEMPLATE... [--packer [PATH]]``: every check of compile, and optionally Packer's own."""
 
 from __future__ import annotations
 
@@ -10,9 +10,16 @@ from pathlib import Path
 
 import click
 
-from aibpack.commands.options import compile_options, template_options
-from aibpack.errors import EXIT_FAILED, AibpackError, Diagnostics
-from aibpack.pipeline import compile_file
+from aibpack.commands.compile import compile_each
+from aibpack.commands.options import (
+    DEFAULT_PACKER,
+    compile_options,
+    packer_option,
+    provisioner_options,
+    template_options,
+)
+from aibpack.errors import EXIT_FAILED, AibpackError
+from aibpack.pipeline import Compiled
 
 
 def packer_validate(hcl: str, name: str, output_dir: Path, packer: str) -> tuple[int, str]:
@@ -37,29 +44,35 @@ def packer_validate(hcl: str, name: str, output_dir: Path, packer: str) -> tuple
 
 
 @click.command("validate")
-@click.argument("template", type=click.Path(path_type=Path))
-@click.option("--packer", "run_packer", is_flag=True, help="Also run `packer validate` on the output.")
-@click.option(
-    "--packer-path",
-    metavar="PATH",
-    envvar="AIBPACK_PACKER",
-    default="packer",
-    show_default=True,
-    help="The packer binary (or AIBPACK_PACKER).",
-)
+@click.argument("templates", nargs=-1, type=click.Path(path_type=Path))
+@packer_option("Also run `packer validate` on each output, with this packer (bare: AIBPACK_PACKER, else PATH).")
+@click.option("--packer-path", metavar="PATH", hidden=True, help="Older spelling of --packer PATH.")
 @template_options
-def validate_command(template: Path, run_packer: bool, packer_path: str, **options: object) -> None:
-    """Check an image template as compile would, without writing anything."""
+@provisioner_options
+def validate_command(
+    templates: tuple[Path, ...], packer: str | None, packer_path: str | None, **options: object
+) -> None:
+    """Check image templates as compile would, without writing anything."""
+    if packer is not None and packer.lower().endswith((".json", ".jsonc")):
+        # `validate --packer T.json`: bare --packer took the template as its PATH (a packer is never *.json).
+        templates, packer = (Path(packer), *templates), DEFAULT_PACKER
+    if not templates:
+        raise click.UsageError("Missing argument 'TEMPLATES...'.")
+    binary = None
+    if packer is not None:
+        from aibpack.packer.runner import find_packer
+
+        binary = str(find_packer(packer or packer_path))
     compile_opts = compile_options(**options, assume_context=True)  # type: ignore[arg-type]
-    diagnostics = Diagnostics(strict=compile_opts.strict, file=str(template))
-    try:
-        compiled = compile_file(template, Path.cwd(), compile_opts, diagnostics)
-    finally:
-        diagnostics.emit()
-    if run_packer:
-        code, output = packer_validate(compiled.hcl, compiled.name, Path.cwd(), packer_path)
-        if code != 0:
-            click.echo(output, err=True)
-            raise AibpackError(f"packer validate failed (exit {code})", file=template, exit_code=EXIT_FAILED)
-    click.echo(f"{template}: ok ({compiled.plan.os_type}, {len(compiled.plan.provisioners)} provisioners)")
-    sys.exit(0)
+
+    def check(template: Path, compiled: Compiled) -> None:
+        if binary is not None:
+            code, output = packer_validate(compiled.hcl, compiled.name, Path.cwd(), binary)
+            if code != 0:
+                click.echo(output, err=True)
+                raise AibpackError(f"packer validate failed (exit {code})", file=template, exit_code=EXIT_FAILED)
+        count = len(compiled.plan.provisioners)
+        click.echo(f"{template}: ok ({compiled.plan.os_type}, {count} provisioner{'' if count == 1 else 's'})")
+
+    code = compile_each(list(templates), Path.cwd(), compile_opts, check)
+    sys.exit(code)

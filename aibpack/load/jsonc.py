@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 
 from aibpack.errors import AibpackError
 
@@ -63,3 +64,50 @@ def _strip(text: str, file: str) -> str:
         return _NOT_NEWLINE.sub(" ", match.group())
 
     return _SCAN.sub(blank, text)
+
+
+# -- positions, for editing a user's file in place -----------------------------------------------------------
+_DECODER = json.JSONDecoder()
+_SPACE = re.compile(r"\s*")
+
+
+def blank_comments(text: str, file: str) -> str:
+    """``text`` with comments and trailing commas turned into spaces: plain JSON, every offset unchanged."""
+    return _strip(text.removeprefix("\ufeff").rjust(len(text)), file)
+
+
+def members(plain: str, start: int) -> list[tuple[str | int, int, int]]:
+    """The members of the object or array at ``start`` of ``plain`` JSON: (key or index, value start, value end)."""
+    opening = plain[start]
+    closing = {"{": "}", "[": "]"}[opening]
+    found: list[tuple[str | int, int, int]] = []
+    at = _SPACE.match(plain, start + 1).end()  # type: ignore[union-attr]
+    while plain[at] != closing:
+        key: str | int = len(found)
+        if opening == "{":
+            key, at = _DECODER.raw_decode(plain, at)
+            at = _SPACE.match(plain, plain.index(":", at) + 1).end()  # type: ignore[union-attr]
+        _, end = _DECODER.raw_decode(plain, at)
+        found.append((key, at, end))
+        at = _SPACE.match(plain, end).end()  # type: ignore[union-attr]
+        if plain[at] == ",":
+            at = _SPACE.match(plain, at + 1).end()  # type: ignore[union-attr]
+    return found
+
+
+def value_at(plain: str, path: Sequence[str | int]) -> tuple[int, int] | None:
+    """Where the value at ``path`` is in ``plain`` JSON, keys matched ignoring case (the last duplicate wins)."""
+    start = _SPACE.match(plain).end()  # type: ignore[union-attr]
+    end = _DECODER.raw_decode(plain, start)[1]
+    for part in path:
+        if plain[start] not in "{[":
+            return None
+        matches = [
+            (begin, finish)
+            for key, begin, finish in members(plain, start)
+            if key == part or (isinstance(key, str) and isinstance(part, str) and key.lower() == part.lower())
+        ]
+        if not matches:
+            return None
+        start, end = matches[-1]
+    return start, end

@@ -154,3 +154,22 @@ def test_distribute_command_refuses_vhd_without_uri(
     assert code == 2
     assert "properties.distribute[0].uri" in err
     assert not fake_arm.requests
+
+
+def test_distribute_summary_prints_replication_states_as_azure_names_them(
+    tmp_path: Path, fake_arm: FakeArm, fake_arm_env: dict[str, str], fake_az: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    built = seed_built_image(fake_arm)
+    fake_arm.add_group("rg-gallery", "westus")
+    definition = fake_arm.add_gallery_image("rg-gallery", "g", "d")
+    source = {"type": "PlatformImage", "publisher": "p", "offer": "o", "sku": "s"}
+    template = write_template(
+        tmp_path / "t.json",
+        fake_arm,
+        source,
+        [{"type": "SharedImage", "galleryImageId": definition, "runOutputName": "sig"}],
+    )
+    code, out, err = run(["distribute", str(template), "--artifact", built, "--auth", "cli"], capsys)
+    assert code == 0, err
+    assert "westus: Completed" in out
+    assert "ReplicationState" not in out + err
