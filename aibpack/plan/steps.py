@@ -95,6 +95,10 @@ def _powershell(step: PowerShellStep, path: JsonPath, ctx: StepContext) -> Plann
             attrs.append(Attribute("script", local))
         else:
             target = f"$env:TEMP\\aibpack-{_slug(path)}.ps1"
+            # Then the script runs as AIB runs a scriptUri: AIB's PowerShell customizer "corresponds to Packer
+            # powershell provisioner" (ImageTemplatePowerShellCustomizer, AIB REST spec), whose script command is
+            # `&'PATH'; exit $LastExitCode` (packer provisioner/powershell/provisioner.go, defaultScriptCommand),
+            # in a session where only $ProgressPreference was changed.
             lines = [
                 *_invoke_web_request(step.script_uri or "", target, step.sha256_checksum),
                 f'& "{target}"',
@@ -229,21 +233,27 @@ def _ps_quote(text: str) -> str:
 
 
 def _invoke_web_request(uri: str, target: str, checksum: str) -> list[str]:
-    """PowerShell lines that download ``uri`` to ``target`` with retries and check its sha256."""
+    """PowerShell lines that download ``uri`` to ``target`` with retries and check its sha256.
+
+    They run in a script block of their own (``& { ... }``), a child scope: the ``$ErrorActionPreference =
+    'Stop'`` they need ends with it (about_Scopes: "the call operator runs a script block in a child scope"),
+    so a script run after them gets PowerShell's default, 'Continue', as it would under AIB.
+    """
     dst = f'"{target}"' if target.startswith("$env:") else _ps_quote(target)
     lines = [
-        "$ErrorActionPreference = 'Stop'",
-        "$ProgressPreference = 'SilentlyContinue'",
-        f"for ($attempt = 1; ; $attempt++) {{ try {{ Invoke-WebRequest -UseBasicParsing -Uri {_ps_quote(uri)} "
+        "& {",
+        "  $ErrorActionPreference = 'Stop'",
+        "  $ProgressPreference = 'SilentlyContinue'",
+        f"  for ($attempt = 1; ; $attempt++) {{ try {{ Invoke-WebRequest -UseBasicParsing -Uri {_ps_quote(uri)} "
         f"-OutFile {dst}; break }} catch {{ if ($attempt -ge {DOWNLOAD_RETRIES}) {{ throw }}; "
         "Start-Sleep -Seconds 5 } }",
     ]
     if checksum:
         lines.append(
-            f"if ((Get-FileHash -Algorithm SHA256 -LiteralPath {dst}).Hash -ne {_ps_quote(checksum.upper())}) "
+            f"  if ((Get-FileHash -Algorithm SHA256 -LiteralPath {dst}).Hash -ne {_ps_quote(checksum.upper())}) "
             f"{{ throw {_ps_quote('sha256 mismatch for ' + uri)} }}"
         )
-    return lines
+    return [*lines, "}"]
 
 
 def plan_steps(steps: Sequence[object], base: JsonPath, ctx: StepContext) -> tuple[list[Block], list[RemoteFile]]:
