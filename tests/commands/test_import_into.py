@@ -76,7 +76,8 @@ def test_comments_layout_and_mode_are_kept(old: Path, tmp_path: Path) -> None:
 def test_an_empty_customize_gets_the_steps(old: Path, tmp_path: Path) -> None:
     template = tmp_path / "t.json"
     template.write_text(
-        '{\n  "location": "x",\n  "properties": {\n    "customize": [ // none yet\n    ],\n    "distribute": []\n  }\n}\n'
+        '{\n  "location": "x",\n  "properties": {\n'
+        '    "customize": [ // none yet\n    ],\n    "distribute": []\n  }\n}\n'
     )
     _import_into(old, template)
     text = template.read_text(encoding="utf-8")
