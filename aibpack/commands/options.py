@@ -180,7 +180,7 @@ def compile_options(
     params: Sequence[tuple[str, str]],
     parameter_files: Sequence[Path],
     placeholders: Sequence[tuple[str, str]],
-    set_files: Sequence[Path],
+    set_files: Sequence[Path] = (),
     strict: bool,
     provisioners: Sequence[Path] = (),
     build_name: str | None = None,
