@@ -43,6 +43,13 @@ def _apply(func: Callable[..., Any], decorators: Sequence[Callable[..., Any]]) -
     return functools.reduce(lambda f, d: d(f), reversed(decorators), func)
 
 
+def _files(flag: str, dest: str, help_text: str) -> Callable[..., Any]:
+    """A repeatable option naming input files."""
+    return click.option(
+        flag, dest, multiple=True, metavar="FILE", type=click.Path(dir_okay=False, path_type=Path), help=help_text
+    )
+
+
 def template_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """How a template is read: ``--name``, ``-p/--param``, ``--parameters``, ``--set``, ``--set-file``, ``--strict``,
     and the deployment context ``--resource-group`` and ``--location``."""
@@ -58,14 +65,7 @@ def template_options(func: Callable[..., Any]) -> Callable[..., Any]:
                 type=NameValue(),
                 help="An ARM template parameter value (repeatable).",
             ),
-            click.option(
-                "--parameters",
-                "parameter_files",
-                multiple=True,
-                metavar="FILE",
-                type=click.Path(dir_okay=False, path_type=Path),
-                help="An ARM parameters file (repeatable; later files win).",
-            ),
+            _files("--parameters", "parameter_files", "An ARM parameters file (repeatable; later files win)."),
             click.option(
                 "--set",
                 "placeholders",
@@ -73,13 +73,10 @@ def template_options(func: Callable[..., Any]) -> Callable[..., Any]:
                 type=NameValue(),
                 help="Replace every <NAME> placeholder with VALUE (repeatable; wins over --set-file).",
             ),
-            click.option(
+            _files(
                 "--set-file",
                 "set_files",
-                multiple=True,
-                metavar="FILE",
-                type=click.Path(dir_okay=False, path_type=Path),
-                help="NAME=VALUE lines for --set; '#' starts a comment line (repeatable; later files win).",
+                "NAME=VALUE lines for --set; '#' starts a comment line (repeatable; later win).",
             ),
             click.option("--strict", is_flag=True, help="Treat warnings as errors."),
             click.option(

@@ -210,6 +210,14 @@ def test_usage_errors_exit_2_and_say_which_help_to_read(newcomer: Newcomer, args
     assert _error_line(result).endswith(f"; try `{where} --help`")
 
 
+def test_a_missing_or_broken_template_is_one_error_line_and_exit_2(newcomer: Newcomer) -> None:
+    missing = newcomer.aibpack("compile", "nope.json")
+    assert missing.code == 2 and missing.err == "error: nope.json: file not found\n"
+    broken = newcomer.write("broken.json", '{\n  "location": "westus2",\n  "properties": {\n}')
+    result = newcomer.aibpack("validate", str(broken))
+    assert result.code == 2 and result.err.startswith(f"error: {broken}: invalid JSON at line 4 column 2")
+
+
 def test_version(newcomer: Newcomer) -> None:
     result = newcomer.aibpack("--version")
     assert result.code == 0 and result.out.startswith("aibpack, version ")

@@ -35,6 +35,22 @@ def write_template(path: Path, fake: FakeArm, source: dict[str, object], distrib
     return path
 
 
+def gallery_targets(tmp_path: Path, fake: FakeArm, *names: str) -> tuple[str, Path]:
+    """A built image, and a template distributing it to one gallery image definition per name."""
+    built = seed_built_image(fake)
+    fake.add_group("rg-gallery", "westus")
+    targets = [
+        {
+            "type": "SharedImage",
+            "galleryImageId": fake.add_gallery_image("rg-gallery", "g", name),
+            "runOutputName": name,
+        }
+        for name in names
+    ]
+    source = {"type": "PlatformImage", "publisher": "p", "offer": "o", "sku": "s"}
+    return built, write_template(tmp_path / "t.json", fake, source, targets)
+
+
 def test_permissions_check_then_grant_twice(
     tmp_path: Path, fake_arm: FakeArm, fake_arm_env: dict[str, str], fake_az: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -94,21 +110,8 @@ def test_assignee_defaults_to_token_oid(ctx: AzureContext) -> None:
 def test_distribute_command_json_and_exit_code(
     tmp_path: Path, fake_arm: FakeArm, fake_arm_env: dict[str, str], fake_az: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    built = seed_built_image(fake_arm)
-    fake_arm.add_group("rg-gallery", "westus")
-    good = fake_arm.add_gallery_image("rg-gallery", "g", "good")
-    bad = fake_arm.add_gallery_image("rg-gallery", "g", "bad")
+    built, template = gallery_targets(tmp_path, fake_arm, "good", "bad")
     fake_arm.fail_operation(r"/images/bad/versions/")
-    source = {"type": "PlatformImage", "publisher": "p", "offer": "o", "sku": "s"}
-    template = write_template(
-        tmp_path / "t.json",
-        fake_arm,
-        source,
-        [
-            {"type": "SharedImage", "galleryImageId": good, "runOutputName": "good"},
-            {"type": "SharedImage", "galleryImageId": bad, "runOutputName": "bad"},
-        ],
-    )
     out_file = tmp_path / "out.json"
     code, out, err = run(
         ["distribute", str(template), "--artifact", built, "--auth", "cli", "--json", "--output-json", str(out_file)],
@@ -159,16 +162,7 @@ def test_distribute_command_refuses_vhd_without_uri(
 def test_distribute_summary_prints_replication_states_as_azure_names_them(
     tmp_path: Path, fake_arm: FakeArm, fake_arm_env: dict[str, str], fake_az: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    built = seed_built_image(fake_arm)
-    fake_arm.add_group("rg-gallery", "westus")
-    definition = fake_arm.add_gallery_image("rg-gallery", "g", "d")
-    source = {"type": "PlatformImage", "publisher": "p", "offer": "o", "sku": "s"}
-    template = write_template(
-        tmp_path / "t.json",
-        fake_arm,
-        source,
-        [{"type": "SharedImage", "galleryImageId": definition, "runOutputName": "sig"}],
-    )
+    built, template = gallery_targets(tmp_path, fake_arm, "sig")
     code, out, err = run(["distribute", str(template), "--artifact", built, "--auth", "cli"], capsys)
     assert code == 0, err
     assert "westus: Completed" in out
