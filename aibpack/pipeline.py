@@ -11,6 +11,7 @@ from aibpack.load import LoadOptions, load_template
 from aibpack.model import ImageTemplate, parse_template
 from aibpack.plan import RESERVED_VARIABLES, BuildPlan, PlanOptions, build_plan
 from aibpack.plan.build import Attribute, Expr, RawBlock, Variable
+from aibpack.plan.source import BuildTarget
 from aibpack.render import render
 from aibpack.render.hcl import safe_identifier
 
@@ -22,6 +23,7 @@ class CompileOptions:
     provisioners: Sequence[Path] = ()
     build: str | None = None
     staged: Mapping[str, Path] = field(default_factory=dict)
+    target: BuildTarget = field(default_factory=BuildTarget)
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,15 @@ class Compiled:
 
 def compile_file(path: Path, output_dir: Path, options: CompileOptions, diagnostics: Diagnostics) -> Compiled:
     """Compile one image template; every error is an ``AibpackError`` naming ``path`` and a JSON path."""
+    try:
+        return _compile(path, output_dir, options, diagnostics)
+    except RecursionError:  # an ARM expression or a --param value nested hundreds of levels: the walk ran out of stack
+        raise AibpackError(
+            "invalid template: a value or an ARM expression nests more deeply than aibpack can follow", file=path
+        ) from None
+
+
+def _compile(path: Path, output_dir: Path, options: CompileOptions, diagnostics: Diagnostics) -> Compiled:
     loaded = load_template(path, options.load, diagnostics)
     try:
         template = parse_template(loaded.resource, diagnostics)
@@ -51,6 +62,7 @@ def compile_file(path: Path, output_dir: Path, options: CompileOptions, diagnost
         extra_variables=preserved.variables,
         extra_locals=preserved.locals,
         secret_values=loaded.secure_values,
+        target=options.target,
     )
     try:
         plan = build_plan(template, plan_options, diagnostics)

@@ -14,6 +14,7 @@ from aibpack.errors import AibpackError, BuildFailed
 from aibpack.model.resource_id import ResourceId, parse_id
 
 from .clients import AzureContext, describe_error
+from .facts import ImageFacts, definition_facts
 
 TargetKind = Literal["ManagedImage", "SharedImage", "VHD"]
 
@@ -27,8 +28,9 @@ class DistributeTarget:
     resource_id: str
 
 
-def check_targets(ctx: AzureContext, targets: Iterable[DistributeTarget]) -> None:
-    """Destination groups exist, gallery image definitions exist, explicit gallery versions do not yet.
+def check_targets(ctx: AzureContext, targets: Iterable[DistributeTarget], build: ImageFacts | None = None) -> None:
+    """Destination groups exist, gallery image definitions exist and can hold the ``build`` image (its OS, a
+    generalized state, its Hyper-V generation), explicit gallery versions do not yet.
 
     Raises ``BuildFailed`` (exit 1) naming the first target that fails, in template order.
     """
@@ -51,9 +53,25 @@ def check_targets(ctx: AzureContext, targets: Iterable[DistributeTarget]) -> Non
                     path=target.path,
                 )
             if target.kind == "SharedImage":
-                _check_gallery_target(ctx.for_subscription(parsed.subscription), parsed, target)
+                _check_gallery_target(ctx.for_subscription(parsed.subscription), parsed, target, build)
         except AzureError as exc:
             raise BuildFailed(f"could not check {target.resource_id}: {describe_error(exc)}", path=target.path) from exc
+
+
+def _unfit(definition: ImageFacts, build: ImageFacts) -> str | None:
+    """Why a definition cannot hold this build's image: a version takes its definition's OS type, state and
+    Hyper-V generation (azure-compute-docs shared-image-galleries.md, "Image definitions"), and aibpack's image is
+    generalized (the last step deprovisions it, as AIB does: waagent or Sysprep)."""
+    if definition.os_type.lower() != build.os_type.lower():
+        return f"is for {definition.os_type} images, and this build makes a {build.os_type} image"
+    if definition.os_state and definition.os_state.lower() != "generalized":
+        return f"is {definition.os_state}, and this build makes a generalized image (AIB and aibpack deprovision it)"
+    if definition.generation.upper() != build.generation.upper():
+        return (
+            f"is Hyper-V generation {definition.generation}, and the source image is {build.generation} (the "
+            "image keeps its source's generation)"
+        )
+    return None
 
 
 def _parse(target: DistributeTarget) -> ResourceId:
@@ -70,18 +88,22 @@ def _parse(target: DistributeTarget) -> ResourceId:
     return parsed
 
 
-def _check_gallery_target(ctx: AzureContext, parsed: ResourceId, target: DistributeTarget) -> None:
+def _check_gallery_target(
+    ctx: AzureContext, parsed: ResourceId, target: DistributeTarget, build: ImageFacts | None
+) -> None:
     from azure.core.exceptions import ResourceNotFoundError
 
     group, (gallery, image, *version) = parsed.resource_group, parsed.names
     try:
-        ctx.compute.gallery_images.get(group, gallery, image)
+        facts = definition_facts(ctx, target.resource_id)
     except ResourceNotFoundError:
         raise BuildFailed(
             f"gallery image definition {gallery}/{image} not found in resource group {group} "
             "(create it first: az sig image-definition create)",
             path=target.path,
         ) from None
+    if build is not None and (problem := _unfit(facts, build)):
+        raise BuildFailed(f"gallery image definition {gallery}/{image} {problem}", path=target.path)
     if not version:
         return
     try:

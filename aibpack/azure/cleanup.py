@@ -44,11 +44,9 @@ def _parse_timestamp(text: str | None) -> dt.datetime | None:
 def find_orphans(
     ctx: AzureContext, older_than: dt.timedelta | None = None, now: dt.datetime | None = None
 ) -> list[Orphan]:
-    """Groups tagged ``createdBy=aibpack`` (not being deleted); with ``older_than``, only older ones.
-
-    A group without a readable ``aibpackCreatedAt`` has an unknown age, so it is only listed when no age
-    limit is asked for: a run that is still going must not lose its group.
-    """
+    """Groups tagged ``createdBy=aibpack`` (not being deleted): older than ``older_than`` (all with None), and
+    every group whose ``aibpackCreatedAt`` is missing or unreadable, whose age is unknown (``Orphan.age`` is None):
+    the caller lists those and deletes them only when asked to (a run still going must not lose its group)."""
     from azure.core.exceptions import AzureError
 
     now = now or dt.datetime.now(dt.timezone.utc)
@@ -62,7 +60,8 @@ def find_orphans(
     for group in groups:
         tags = dict(group.tags or {})
         state = (group.properties.provisioning_state if group.properties else None) or ""
-        if tags.get(TAG_CREATED_BY) != CREATED_BY or state.lower() == "deleting":
+        # Resource Manager filtered on the tag; a group whose tags came back is checked again, one without is ours.
+        if (tags and tags.get(TAG_CREATED_BY) != CREATED_BY) or state.lower() == "deleting":
             continue
         orphan = Orphan(
             name=group.name,
@@ -74,9 +73,14 @@ def find_orphans(
             tags=tags,
         )
         age = orphan.age(now)
-        if older_than is None or (age is not None and age > older_than):
+        if older_than is None or age is None or age > older_than:
             orphans.append(orphan)
     return sorted(orphans, key=lambda o: o.name.lower())
+
+
+def deletable(orphans: list[Orphan], include_unknown_age: bool = False) -> list[Orphan]:
+    """The orphans a ``--yes`` deletes: those of known age, and those of unknown age only when asked for."""
+    return [o for o in orphans if include_unknown_age or o.created_at is not None]
 
 
 def delete_orphans(ctx: AzureContext, orphans: list[Orphan]) -> list[str]:

@@ -10,10 +10,10 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from aibpack import __version__
-from aibpack.errors import EXIT_USAGE, AibpackError, BuildFailed
+from aibpack.errors import EXIT_USAGE, AibpackError
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -21,17 +21,12 @@ if TYPE_CHECKING:
     from azure.mgmt.compute import ComputeManagementClient
     from azure.mgmt.resource.resources import ResourceManagementClient
 
-AuthMode = Literal["default", "cli", "env", "msi"]
-
+# Resource Manager per cloud (`az cloud show`, endpoints.resourceManager): azure-docs china/resources-developer-guide.md
+# and azure-government/compare-azure-government-global-azure.md ("Guidance for developers").
 CLOUDS = {
     "AzureCloud": "https://management.azure.com",
     "AzureChinaCloud": "https://management.chinacloudapi.cn",
     "AzureUSGovernment": "https://management.usgovcloudapi.net",
-}
-AUTHORITIES = {
-    "AzureCloud": "login.microsoftonline.com",
-    "AzureChinaCloud": "login.chinacloudapi.cn",
-    "AzureUSGovernment": "login.microsoftonline.us",
 }
 # How often a wait asks Azure how far it is (replication status, copy percentage), for the progress display.
 PROGRESS_EVERY = 30.0
@@ -46,7 +41,7 @@ class Endpoint(NamedTuple):
     scope: str
 
 
-def _cloud(environ: Mapping[str, str]) -> str:
+def cloud_name(environ: Mapping[str, str]) -> str:
     cloud = environ.get("AIBPACK_CLOUD") or "AzureCloud"
     if cloud not in CLOUDS:
         raise AibpackError(
@@ -64,33 +59,8 @@ def arm_endpoint(environ: Mapping[str, str] | None = None) -> Endpoint:
         if not url.lower().startswith("https://"):
             raise AibpackError(f"AIBPACK_ARM_ENDPOINT={url} must be an https:// URL (bearer tokens need TLS)")
     else:
-        url = CLOUDS[_cloud(environ)]
+        url = CLOUDS[cloud_name(environ)]
     return Endpoint(url, f"{url}/.default")
-
-
-def make_credential(auth: AuthMode, environ: Mapping[str, str] | None = None) -> TokenCredential:
-    """The azure-identity credential for ``--auth``; an explicit AIBPACK_CLOUD also picks the login host."""
-    environ = os.environ if environ is None else environ
-    authority = {}
-    if environ.get("AIBPACK_CLOUD") and not environ.get("AZURE_AUTHORITY_HOST"):
-        authority = {"authority": AUTHORITIES[_cloud(environ)]}
-    if auth == "default":
-        from azure.identity import DefaultAzureCredential
-
-        return DefaultAzureCredential(**authority)
-    if auth == "cli":
-        from azure.identity import AzureCliCredential
-
-        return AzureCliCredential()
-    if auth == "env":
-        from azure.identity import EnvironmentCredential
-
-        return EnvironmentCredential(**authority)
-    if auth == "msi":
-        from azure.identity import ManagedIdentityCredential
-
-        return ManagedIdentityCredential()
-    raise AibpackError(f"--auth {auth}: expected one of default, cli, env, msi")
 
 
 def _float_env(environ: Mapping[str, str], name: str) -> float | None:
@@ -230,17 +200,6 @@ def poll_with(poller: Any, every: float, report: Callable[[], None]) -> Any:
         if not poller.done():
             report()
     return poller.result()
-
-
-def check_credential(ctx: AzureContext) -> None:
-    """Get one token now, so missing credentials fail preflight instead of the first write."""
-    try:
-        ctx.credential.get_token(ctx.scope)
-    except Exception as exc:
-        raise BuildFailed(
-            f"no usable Azure credentials for {ctx.endpoint}: {describe_error(exc)} "
-            "(sign in with `az login`, or pick another --auth)"
-        ) from exc
 
 
 def resolve_subscription(

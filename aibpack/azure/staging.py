@@ -19,6 +19,8 @@ from aibpack.progress import Progress, Task
 
 from .clients import AzureContext, describe_error, poll_with
 
+# AIB tags its staging groups createdBy and imageTemplateName (azure-compute-docs image-builder-overview.md, "Staging
+# resource group"); aibpack does the same with its own value, and adds its run ID and creation time.
 CREATED_BY = "aibpack"
 TAG_CREATED_BY = "createdBy"
 TAG_TEMPLATE = "imageTemplateName"
@@ -26,7 +28,9 @@ TAG_RUN_ID = "aibpackRunId"
 TAG_CREATED_AT = "aibpackCreatedAt"
 # Marks what aibpack created in Azure (staging groups, temporary disks, gallery versions).
 AIBPACK_TAGS = {TAG_CREATED_BY: CREATED_BY}
-MAX_GROUP_NAME = 90
+MAX_GROUP_NAME = (
+    90  # resource groups: 1-90 characters (azure-docs management/resource-name-rules.md, Microsoft.Resources)
+)
 # Delete dependents before what they depend on (VM before NIC before VNet; version before definition).
 _DELETE_ORDER = {
     "microsoft.compute/virtualmachines": 0,
@@ -203,12 +207,18 @@ def _delete_group(ctx: AzureContext, staging: StagingGroup, task: Task) -> list[
 
 
 def _delete_tagged(ctx: AzureContext, staging: StagingGroup, task: Task) -> list[str]:
-    """Only what carries this run's tag, dependents first; every other resource in the group is the user's."""
+    """Only what carries this run's tag, dependents first; every other resource in the group is the user's.
+
+    Resource Manager matches the tag: "When you filter by a tag name and value, the tags for each resource are not
+    returned in the results" (azure-rest-api-specs resources.json, Resources_ListByResourceGroup ``$filter``), so
+    what the filtered list holds is this run's, with no tags left to read back.
+    """
     client = ctx.resources
-    tagged = client.resources.list_by_resource_group(
-        staging.name, filter=f"tagName eq '{TAG_RUN_ID}' and tagValue eq '{staging.run_id}'"
+    ours = list(
+        client.resources.list_by_resource_group(
+            staging.name, filter=f"tagName eq '{TAG_RUN_ID}' and tagValue eq '{staging.run_id}'"
+        )
     )
-    ours = [r for r in tagged if (r.tags or {}).get(TAG_RUN_ID) == staging.run_id]
     versions = {r.type.lower(): _api_version(ctx, r.type) for r in ours}
     deleted: list[str] = []
     for rank in sorted({_rank(r.type) for r in ours}):

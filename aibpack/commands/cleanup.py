@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from aibpack.commands.options import azure_options
+from aibpack.commands.options import azure_context, azure_options
 from aibpack.errors import AibpackError
 
 _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
@@ -34,21 +34,28 @@ def parse_age(text: str) -> dt.timedelta | None:
     default="24h",
     show_default=True,
     metavar="AGE",
-    help="Only groups created longer ago than AGE (24h, 90m, 2d; 0 = any age, including unknown).",
+    help="Only groups created longer ago than AGE (24h, 90m, 2d; 0 = any age). Groups of unknown age are always "
+    "listed.",
 )
 @click.option("--yes", is_flag=True, help="Delete the groups found (without it they are only listed).")
+@click.option(
+    "--include-unknown-age",
+    is_flag=True,
+    help="With --yes, also delete groups whose aibpackCreatedAt tag is missing or unreadable.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the groups found and deleted as JSON on stdout.")
-def cleanup_command(subscription: str | None, auth: str, older_than: str, yes: bool, as_json: bool) -> None:
+def cleanup_command(
+    subscription: str | None, auth: str, older_than: str, yes: bool, include_unknown_age: bool, as_json: bool
+) -> None:
     """Find staging resource groups that aibpack created and a crashed run left behind."""
-    from aibpack.azure.cleanup import delete_orphans, find_orphans
-    from aibpack.azure.clients import AzureContext, check_credential, make_credential, resolve_subscription
+    from aibpack.azure.cleanup import deletable, delete_orphans, find_orphans
 
     age = parse_age(older_than)
-    ctx = AzureContext.from_env(make_credential(auth), resolve_subscription(subscription))  # type: ignore[arg-type]
-    check_credential(ctx)
+    ctx, _ = azure_context(subscription, auth)
     now = dt.datetime.now(dt.timezone.utc)
     orphans = find_orphans(ctx, age, now)
-    deleted = delete_orphans(ctx, orphans) if yes and orphans else []
+    doomed = deletable(orphans, include_unknown_age)
+    deleted = delete_orphans(ctx, doomed) if yes and doomed else []
     if as_json:
         groups = [
             {
@@ -69,6 +76,13 @@ def cleanup_command(subscription: str | None, auth: str, older_than: str, yes: b
         age_text = _age_text(orphan.age(now))
         state = "deleted" if orphan.name in deleted else "found"
         click.echo(f"{state}: {orphan.name} ({orphan.location}, {age_text}, {orphan.template_name or '?'})", err=True)
+    unknown = [o.name for o in orphans if o.created_at is None and o.name not in deleted]
+    if unknown and not include_unknown_age:
+        click.echo(
+            f"{'kept' if yes else 'found'} {len(unknown)} group(s) of unknown age (no readable aibpackCreatedAt; a run "
+            "may still use them): deleting them also needs --include-unknown-age",
+            err=True,
+        )
     if not yes:
         click.echo(f"{len(orphans)} group(s) found; rerun with --yes to delete them", err=True)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from aibpack.commands.options import compile_options, provisioner_options, template_options
+from aibpack.commands.options import compile_options, os_option, provisioner_options, template_options
 from aibpack.errors import EXIT_OK, EXIT_USAGE, AibpackError, Diagnostics
 from aibpack.output import write_atomic
 from aibpack.pipeline import Compiled, CompileOptions, compile_file
@@ -116,6 +116,7 @@ def compile_many(templates: list[Path], dest: Destination, options: CompileOptio
 @click.option("-o", "--output", metavar="PATH", help="DIR, FILE.pkr.hcl, or - for stdout (default: ./<name>.pkr.hcl).")
 @template_options
 @provisioner_options
+@os_option
 def compile_command(templates: tuple[Path, ...], output: str | None, **options: object) -> None:
     """Compile image templates to Packer HCL2 (never touches the network)."""
     dest = destination(output, len(templates))

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from aibpack.commands.options import azure_options, compile_options, template_options
+from aibpack.commands.options import azure_context, azure_options, compile_options, template_options
 from aibpack.errors import EXIT_FAILED, AibpackError, Diagnostics
 from aibpack.output import write_atomic
-from aibpack.pipeline import compile_file
+from aibpack.pipeline import Compiled, compile_file
 
 if TYPE_CHECKING:
     from aibpack.azure.clients import AzureContext
@@ -20,14 +21,15 @@ if TYPE_CHECKING:
     from aibpack.model.template import ImageTemplate
 
 
-def load_template(template: Path, options: dict[str, Any]) -> ImageTemplate:
+def load_template(template: Path, options: dict[str, Any]) -> Compiled:
+    """The template compiled in memory; quiet about the source's OS, which these commands read from Azure."""
     compile_opts = compile_options(**options)
+    compile_opts = replace(compile_opts, target=replace(compile_opts.target, os_asked=True))
     diagnostics = Diagnostics(strict=compile_opts.strict, file=str(template))
     try:
-        compiled = compile_file(template, Path.cwd(), compile_opts, diagnostics)
+        return compile_file(template, Path.cwd(), compile_opts, diagnostics)
     finally:
         diagnostics.emit()
-    return compiled.template
 
 
 def template_ids(template: ImageTemplate) -> list[str]:
@@ -37,13 +39,6 @@ def template_ids(template: ImageTemplate) -> list[str]:
         ids.append(getattr(target, "image_id", None) or getattr(target, "gallery_image_id", None) or "")
     ids.append(template.properties.staging_resource_group)
     return ids
-
-
-def azure_context(subscription: str | None, auth: str, candidate_ids: list[str]) -> AzureContext:
-    from aibpack.azure.clients import AzureContext, make_credential, resolve_subscription
-
-    sub = resolve_subscription(subscription, candidate_ids)
-    return AzureContext.from_env(make_credential(auth), sub)  # type: ignore[arg-type]
 
 
 @click.command("distribute")
@@ -69,13 +64,17 @@ def distribute_command(
     **options: Any,
 ) -> None:
     """Deliver an existing managed image to every distribute target of TEMPLATE, in parallel."""
+    from aibpack.azure.checks import check_targets
     from aibpack.azure.distribute import check_distributable, check_shallow, distribute_all
+    from aibpack.azure.facts import ImageFacts
     from aibpack.azure.staging import AIBPACK_TAGS, new_run_id
     from aibpack.model.resource_id import parse_id
     from aibpack.progress import for_terminal
+    from aibpack.run.check import distribute_targets
     from aibpack.run.report import target_errors
 
-    image = load_template(template, options)
+    compiled = load_template(template, options)
+    image = compiled.template
     try:
         check_distributable(image)
     except AibpackError as exc:
@@ -86,10 +85,12 @@ def distribute_command(
                 parse_id(value)
         except ValueError as exc:
             raise AibpackError(f"{option}: {exc}") from None
-    ctx = azure_context(subscription, auth, [artifact, *template_ids(image)])
+    ctx, _ = azure_context(subscription, auth, [artifact, *template_ids(image)])
     built = _built(ctx, artifact, os_disk_snapshot)
     try:
         check_shallow(image, built.location, image_kept=True)
+        # The artifact as Azure describes it must fit every gallery definition (OS type, generalized, generation).
+        check_targets(ctx, distribute_targets(compiled), ImageFacts(built.os_type, built.hyper_v_generation or "V1"))
     except AibpackError as exc:
         raise exc.located(template) from None
     outputs = distribute_all(ctx, image, built, run_tags=AIBPACK_TAGS, run=new_run_id()[:8], progress=for_terminal())

@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from aibpack.azure.credentials import AUTH_MODES
 from aibpack.errors import AibpackError
 
 if TYPE_CHECKING:
+    from aibpack.azure.clients import AzureContext
+    from aibpack.azure.credentials import SignedIn
     from aibpack.pipeline import CompileOptions
 
-AUTH_CHOICES = ("default", "cli", "env", "msi")
 # What bare ``--packer`` stands for: the usual lookup (AIBPACK_PACKER, else packer on PATH).
 DEFAULT_PACKER = ""
 _SET_FILE_LINE = re.compile(r"^\s*(?:export\s+)?([^=\s]+)\s*=(.*)$")
@@ -139,15 +141,37 @@ def azure_options(*, template: bool = True) -> Callable[..., Any]:
                 click.option("--subscription", metavar="ID", help=f"Subscription (else {where}AZURE_SUBSCRIPTION_ID)."),
                 click.option(
                     "--auth",
-                    type=click.Choice(AUTH_CHOICES),
+                    type=click.Choice(AUTH_MODES),
                     default="default",
                     show_default=True,
-                    help="Credential: azure-identity Default, AzureCli, Environment or ManagedIdentity.",
+                    help="Sign in with: default (azure-identity's chain), cli (az login), env (a service principal "
+                    "in AZURE_* variables), msi (managed identity). See README, Authentication.",
                 ),
             ],
         )
 
     return decorate
+
+
+def os_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--os``: the source image's OS, where compile would have to guess it (compile, validate, run)."""
+    return click.option(
+        "--os",
+        "os_type",
+        type=click.Choice(("Linux", "Windows"), case_sensitive=False),
+        help="The source image's OS, where compile would guess it (custom images; run asks Azure).",
+    )(func)
+
+
+def azure_context(
+    subscription: str | None, auth: str, candidate_ids: Sequence[str] = ()
+) -> tuple[AzureContext, SignedIn]:
+    """Signed in (or one line saying why not) to the subscription the options and the template name."""
+    from aibpack.azure.clients import AzureContext, resolve_subscription
+    from aibpack.azure.credentials import make_credential, sign_in
+
+    ctx = AzureContext.from_env(make_credential(auth), resolve_subscription(subscription, candidate_ids))
+    return ctx, sign_in(ctx)
 
 
 def read_set_file(path: Path) -> dict[str, str]:
@@ -185,9 +209,11 @@ def compile_options(
     location: str | None = None,
     subscription_id: str | None = None,
     assume_context: bool = False,
+    os_type: str | None = None,
 ) -> CompileOptions:
     from aibpack.load import LoadOptions
     from aibpack.pipeline import CompileOptions
+    from aibpack.plan.source import BuildTarget
 
     values: dict[str, str] = {}
     for file in set_files:
@@ -203,4 +229,11 @@ def compile_options(
         location=location,
         assume_context=assume_context,
     )
-    return CompileOptions(load=load, strict=strict, provisioners=tuple(provisioners), build=build_name)
+    given_os = {"linux": "Linux", "windows": "Windows"}.get((os_type or "").lower())
+    return CompileOptions(
+        load=load,
+        strict=strict,
+        provisioners=tuple(provisioners),
+        build=build_name,
+        target=BuildTarget(os=given_os),  # type: ignore[arg-type]
+    )

@@ -3,60 +3,98 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from aibpack.commands.distribute import azure_context, load_template, template_ids
-from aibpack.commands.options import azure_options, template_options
+from aibpack.commands.distribute import load_template, template_ids
+from aibpack.commands.options import azure_context, azure_options, template_options
+
+if TYPE_CHECKING:
+    from aibpack.azure.permissions import Permissions, RoleNeed
 
 
 @click.group("permissions")
 def permissions_group() -> None:
-    """Check or grant the roles a build needs (Contributor on destinations and staging, Reader on the source)."""
+    """Check or grant the roles a build needs (Contributor on destinations and staging, Reader on the source,
+    Managed Identity Operator on the build VM's identities, data roles on storage)."""
 
 
-def _prepare(template: Path, assignee: str | None, subscription: str | None, auth: str, options: dict[str, Any]):
-    from aibpack.azure.permissions import needed_roles, principal_from_token
+def _assignee_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option(
+        "--assignee-principal-type",
+        "principal_type",
+        type=click.Choice(("User", "Group", "ServicePrincipal")),
+        help="What the assignee is (default: ServicePrincipal, or User for a signed-in user checking itself).",
+    )(func)
+    return click.option("--assignee", metavar="OBJECT_ID", help="Whose roles (default: the signed-in identity).")(func)
 
-    image = load_template(template, options)
-    ctx = azure_context(subscription, auth, template_ids(image))
-    principal = assignee or principal_from_token(ctx)
-    return ctx, needed_roles(image, ctx.subscription_id), principal
+
+def _prepare(
+    template: Path,
+    assignee: str | None,
+    principal_type: str | None,
+    subscription: str | None,
+    auth: str,
+    options: dict[str, Any],
+) -> tuple[Permissions, list[RoleNeed]]:
+    from aibpack.azure.permissions import Permissions, needed_roles
+    from aibpack.errors import AibpackError
+
+    compiled = load_template(template, options)
+    ctx, signed_in = azure_context(subscription, auth, template_ids(compiled.template))
+    principal = assignee or signed_in.object_id
+    if not principal:
+        raise AibpackError("cannot tell the signed-in identity's object ID from its token; pass --assignee OBJECT_ID")
+    kind = principal_type or (signed_in.principal_type if not assignee else "ServicePrincipal")
+    storage = tuple(remote.uri for remote in compiled.plan.remote_files)
+    needs = needed_roles(compiled.template, ctx.subscription_id, storage)
+    return Permissions(ctx, principal, kind), needs  # type: ignore[arg-type]
 
 
-@permissions_group.command("check")
-@click.argument("template", type=click.Path(path_type=Path))
-@click.option("--assignee", metavar="OBJECT_ID", help="Whose roles (default: the signed-in identity).")
-@azure_options()
-@template_options
-def check_command(template: Path, assignee: str | None, subscription: str | None, auth: str, **options: Any) -> None:
+def _command(name: str) -> Callable[[Callable[[Permissions, list[RoleNeed]], int]], click.Command]:
+    """A ``permissions`` subcommand: the template and assignee options, then ``action`` on what they name."""
+
+    def wrap(action: Callable[[Permissions, list[RoleNeed]], int]) -> click.Command:
+        @permissions_group.command(name, help=action.__doc__)
+        @click.argument("template", type=click.Path(path_type=Path))
+        @_assignee_options
+        @azure_options()
+        @template_options
+        def command(
+            template: Path,
+            assignee: str | None,
+            principal_type: str | None,
+            subscription: str | None,
+            auth: str,
+            **options: Any,
+        ) -> None:
+            sys.exit(action(*_prepare(template, assignee, principal_type, subscription, auth, options)))
+
+        return command
+
+    return wrap
+
+
+@_command("check")
+def check_command(permissions: Permissions, needs: list[RoleNeed]) -> int:
     """Print `missing: ROLE on SCOPE` for each missing role; exit 1 when any is missing."""
-    from aibpack.azure.permissions import missing_roles
-
-    ctx, needs, principal = _prepare(template, assignee, subscription, auth, options)
-    missing = missing_roles(ctx, needs, principal)
+    missing = permissions.missing(needs)
     for need in missing:
-        click.echo(f"missing: {need}")
+        click.echo(f"missing: {need.role} on {permissions.scope(need)}")
     if not missing:
-        click.echo(f"ok: {principal} has all {len(needs)} roles the build needs")
-    sys.exit(1 if missing else 0)
+        click.echo(f"ok: {permissions.assignee} has all {len(needs)} roles the build needs")
+    return 1 if missing else 0
 
 
-@permissions_group.command("grant")
-@click.argument("template", type=click.Path(path_type=Path))
-@click.option("--assignee", metavar="OBJECT_ID", help="Whose roles (default: the signed-in identity).")
-@azure_options()
-@template_options
-def grant_command(template: Path, assignee: str | None, subscription: str | None, auth: str, **options: Any) -> None:
+@_command("grant")
+def grant_command(permissions: Permissions, needs: list[RoleNeed]) -> int:
     """Create the missing role assignments (only those; running it twice creates nothing more)."""
-    from aibpack.azure.permissions import grant_roles, missing_roles
-
-    ctx, needs, principal = _prepare(template, assignee, subscription, auth, options)
-    created = grant_roles(ctx, missing_roles(ctx, needs, principal), principal)
+    created = permissions.grant(permissions.missing(needs))
     for need in created:
-        click.echo(f"granted: {need}")
+        click.echo(f"granted: {need.role} on {permissions.scope(need)}")
     if not created:
-        click.echo(f"ok: nothing to grant, {principal} has all {len(needs)} roles the build needs")
-    sys.exit(0)
+        click.echo(f"ok: nothing to grant, {permissions.assignee} has all {len(needs)} roles the build needs")
+    return 0

@@ -13,6 +13,7 @@ import click
 from aibpack.commands.options import (
     azure_options,
     compile_options,
+    os_option,
     packer_option,
     provisioner_options,
     template_options,
@@ -25,6 +26,7 @@ from aibpack.output import write_atomic
 @click.argument("template", type=click.Path(path_type=Path))
 @template_options
 @provisioner_options
+@os_option
 @azure_options()
 @packer_option("The packer binary (else AIBPACK_PACKER, else packer on PATH).")
 @click.option(

@@ -14,6 +14,7 @@ from aibpack.commands.compile import compile_each
 from aibpack.commands.options import (
     DEFAULT_PACKER,
     compile_options,
+    os_option,
     packer_option,
     provisioner_options,
     template_options,
@@ -49,6 +50,7 @@ def packer_validate(hcl: str, name: str, output_dir: Path, packer: str) -> tuple
 @click.option("--packer-path", metavar="PATH", hidden=True, help="Older spelling of --packer PATH.")
 @template_options
 @provisioner_options
+@os_option
 def validate_command(
     templates: tuple[Path, ...], packer: str | None, packer_path: str | None, **options: object
 ) -> None:

@@ -36,18 +36,47 @@ def parse_jsonc(text: str, file: str) -> object:
     """Parse ``text`` into plain Python values, keeping key order; a later duplicate key wins.
 
     A syntax error is an ``AibpackError`` naming the line and column, e.g.
-    ``invalid JSON at line 12 column 5: Expecting ',' delimiter``.
+    ``invalid JSON at line 12 column 5: Expecting ',' delimiter``. So is nesting deeper than MAX_DEPTH.
     """
     text = text.removeprefix("\ufeff")
     try:
-        return json.loads(text)
+        return _checked(json.loads(text), file)
     except json.JSONDecodeError:
         pass
+    except RecursionError:
+        raise _too_deep(file) from None
     cleaned = _strip(text, file)
     try:
-        return json.loads(cleaned)
+        return _checked(json.loads(cleaned), file)
     except json.JSONDecodeError as err:
         raise AibpackError(f"invalid JSON at line {err.lineno} column {err.colno}: {err.msg}", file=file) from None
+    except RecursionError:
+        raise _too_deep(file) from None
+
+
+# aibpack's own limit, far beyond any image template (they nest a few levels; ARM deployments a few more), so that
+# the stages after it, which walk the document recursively, never run out of Python's stack.
+MAX_DEPTH = 100
+
+
+def _checked(value: object, file: str) -> object:
+    """``value`` if it nests at most MAX_DEPTH levels; found without recursion, whatever the depth."""
+    stack: list[tuple[object, tuple[str | int, ...]]] = [(value, ())]
+    while stack:
+        item, path = stack.pop()
+        if len(path) > MAX_DEPTH:
+            raise _too_deep(file)
+        if isinstance(item, dict):
+            stack.extend((child, (*path, str(key))) for key, child in item.items())
+        elif isinstance(item, list):
+            stack.extend((child, (*path, index)) for index, child in enumerate(item))
+    return value
+
+
+def _too_deep(file: str) -> AibpackError:
+    return AibpackError(
+        f"invalid template: nested more than {MAX_DEPTH} levels deep (no image template needs that)", file=file
+    )
 
 
 def _strip(text: str, file: str) -> str:

@@ -1,9 +1,9 @@
 """Make raw JSON fit the models the way AIB reads it, before pydantic sees it.
 
 AIB matched property names case-insensitively before api-version 2024-02-01 and ignored unknown ones
-(a misspelt ``aritfactTags`` silently did nothing). Here every unknown name is a warning with a
-"did you mean", and older api-versions get their names re-cased. A property set to null is absent, as in
-any Azure PUT.
+(a misspelt ``aritfactTags`` silently did nothing). Here a misspelt name (one close to a known name) is an error
+with a "did you mean", any other unknown name a warning, and older api-versions get their names re-cased.
+A property set to null is absent, as in any Azure PUT.
 
 The walk follows the validator's own core schema, so it knows exactly the names and tags pydantic will accept.
 """
@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from aibpack.errors import Diagnostics, JsonPath
+from aibpack.errors import AibpackError, Diagnostics, JsonPath
 from aibpack.model.core import CoreSchema
 
+# From api-version 2024-02-01 AIB matches property names case-sensitively and refuses unknown ones
+# (azure-compute-docs image-builder-api-update-release-notes.md, May 2024).
 CASE_STRICT_SINCE = "2024-02-01"
 # Schemas that only wrap another one, under ``schema``: None, defaults, validator functions.
 _WRAPPERS = frozenset({"nullable", "default", "function-after", "function-before", "function-wrap"})
@@ -102,10 +104,14 @@ class _Walk:
 
 
 def _report_unknown(name: str, known: list[str], path: JsonPath, diag: Diagnostics) -> None:
+    """A name close to a known one is a typo (``customise``, ``vmsize``): an error, or the image would be built
+    without what it meant. A name like no known one stays a warning: it may come from a newer api-version."""
     import difflib  # only on this rare path
 
     hint = difflib.get_close_matches(name, known, n=1, cutoff=0.6) or [k for k in known if k.lower() == name.lower()]
-    message = f"unknown property '{name}'; ignored"
     if hint:
-        message += f" (did you mean '{hint[0]}'?)"
-    diag.warn(message, path)
+        raise AibpackError(
+            f"unknown property '{name}': did you mean '{hint[0]}'? (AIB would ignore it and build without it)",
+            path=path,
+        )
+    diag.warn(f"unknown property '{name}'; ignored", path)

@@ -27,7 +27,9 @@ from typing import IO
 from aibpack.errors import BuildFailed
 from aibpack.packer.machine import Artifact, BuildOutput
 
-MIN_PACKER_VERSION = (1, 6, 6)
+MIN_PACKER_VERSION = (1, 6, 6)  # Debian's packer, what aibpack's output is checked against
+# `packer init` and external plugins (the azure plugin v2 among them) came with Packer 1.7.0 (hashicorp/packer
+# CHANGELOG 1.7.0); before it the azure builder was bundled in Packer.
 INIT_MIN_VERSION = (1, 7, 0)
 ON_ERROR_CHOICES = ("cleanup", "abort", "run-cleanup-provisioner")
 SCRUBBED = "<sensitive>"

@@ -16,7 +16,7 @@ from aibpack.model.resource_id import parse_group_id, parse_resource_id
 from aibpack.model.template import ImageTemplate
 from aibpack.plan import deprovision
 from aibpack.plan.build import Attribute, Block, BuildPlan, RawBlock, RemoteFile, Variable
-from aibpack.plan.source import os_type, source_block
+from aibpack.plan.source import SIGN_IN_FIELDS, BuildTarget, os_type, sign_in_fields, source_block
 from aibpack.plan.steps import StepContext, plan_steps
 
 __all__ = [
@@ -35,12 +35,7 @@ OS_DISK_SNAPSHOT = "managed_image_os_disk_snapshot_name"
 
 RESERVED_VARIABLES = frozenset(
     {
-        "subscription_id",
-        "client_id",
-        "client_secret",
-        "tenant_id",
-        "use_azure_cli_auth",
-        "cloud_environment_name",
+        *(f.name for f in SIGN_IN_FIELDS),
         "location",
         "build_resource_group_name",
         "managed_image_name",
@@ -61,6 +56,7 @@ class PlanOptions:
     extra_variables: Sequence[Variable] = ()
     extra_locals: Sequence[Attribute] = ()
     secret_values: frozenset[str] = field(default=frozenset(), repr=False)
+    target: BuildTarget = field(default_factory=BuildTarget)
 
 
 @dataclass(frozen=True)
@@ -113,7 +109,7 @@ def needs_os_disk_snapshot(template: ImageTemplate, name: str) -> bool:
 
 
 def build_plan(template: ImageTemplate, options: PlanOptions, diagnostics: Diagnostics) -> BuildPlan:
-    os = os_type(template)
+    os = os_type(template, options.target, diagnostics)
     secrets = {value: f"secret_{n}" for n, value in enumerate(sorted(options.secret_values), start=1)}
     ctx = StepContext(os, options.input_file.parent, options.output_dir, options.staged, frozenset(secrets))
     customize, remote = plan_steps(template.properties.customize, ("properties", "customize"), ctx)
@@ -133,10 +129,19 @@ def build_plan(template: ImageTemplate, options: PlanOptions, diagnostics: Diagn
         name=options.name,
         input_file=options.input_file.name,
         os_type=os,
-        variables=(*_variables(template, options.name), *_secret_variables(secrets), *options.extra_variables),
+        variables=(
+            *_variables(template, options.name, options.target),
+            *_secret_variables(secrets),
+            *options.extra_variables,
+        ),
         locals=tuple(options.extra_locals),
         source=source_block(
-            options.name, template, os, diagnostics, os_disk_snapshot=needs_os_disk_snapshot(template, options.name)
+            options.name,
+            template,
+            os,
+            options.target,
+            diagnostics,
+            os_disk_snapshot=needs_os_disk_snapshot(template, options.name),
         ),
         provisioners=provisioners,
         remote_files=tuple(_dedupe(remote)),
@@ -152,15 +157,14 @@ def _secret_variables(secrets: dict[str, str]) -> list[Variable]:
     ]
 
 
-def _variables(template: ImageTemplate, name: str) -> list[Variable]:
+def _variables(template: ImageTemplate, name: str, target: BuildTarget) -> list[Variable]:
     image = output_image(template, name)
+    defaults = {"subscription_id": _subscription(template)}
     return [
-        Variable("subscription_id", "string", _subscription(template), "Subscription of the build."),
-        Variable("client_id", "string", "", "Service principal; empty uses the CLI or a managed identity."),
-        Variable("client_secret", "string", "", "Service principal secret.", sensitive=True),
-        Variable("tenant_id", "string", "", "Tenant of the service principal."),
-        Variable("use_azure_cli_auth", "bool", False, "Authenticate with the Azure CLI's login."),
-        Variable("cloud_environment_name", "string", "Public", "Public, China or USGovernment."),
+        *(
+            Variable(f.name, f.type, defaults.get(f.name, f.default), f.description, sensitive=f.sensitive)
+            for f in sign_in_fields(target)
+        ),
         Variable("location", "string", template.location, "Region of the build; empty when a build group is set."),
         Variable(
             "build_resource_group_name",

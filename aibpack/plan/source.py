@@ -3,51 +3,110 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import Literal
 
-from aibpack.errors import Diagnostics
+from aibpack.errors import AibpackError, Diagnostics
 from aibpack.model.customize import PowerShellStep, WindowsRestartStep, WindowsUpdateStep
 from aibpack.model.resource_id import parse_resource_id
 from aibpack.model.source import ManagedImageSource, PlatformImageSource, SharedImageVersionSource
 from aibpack.model.template import ImageTemplate
 from aibpack.plan.build import Attribute, Block, Expr, OsType
 
+Generation = Literal["V1", "V2"]
+# AIB's default build VM by the source's Hyper-V generation: azure-rest-api-specs imagebuilder.json
+# (ImageTemplateVmProfile.vmSize): "Standard_D1_v2 for Gen1 images and Standard_D2ds_v4 for Gen2 images".
 DEFAULT_VM_SIZE = "Standard_D1_v2"
 DEFAULT_VM_SIZE_GEN2 = "Standard_D2ds_v4"
-WINDOWS_PUBLISHERS = {
-    "microsoftwindowsserver",
-    "microsoftwindowsdesktop",
-    "microsoftsqlserver",
-    "microsoftvisualstudio",
-    "microsoftwindowsserverhpcpack",
-    "microsoftbiztalkserver",
-    "microsoftsharepoint",
-    "microsoftdynamicsax",
-    "microsoft-dsvm",
+# Publishers whose every image has one OS: the `az vm create --image` aliases (Azure/azure-rest-api-specs
+# arm-compute/quickstart-templates/aliases.json: OpenLogic, CoreOS, credativ, SUSE, RedHat, Canonical are Linux,
+# MicrosoftWindowsServer is Windows), and MicrosoftWindowsDesktop, the Windows 10/11 publisher of AIB's Azure
+# Virtual Desktop tutorial (azure-compute-docs image-builder-virtual-desktop.md). Others publish both (SQL Server
+# and the Data Science VM have Ubuntu images too), so their OS is only guessed from the image names.
+PUBLISHER_OS: dict[str, OsType] = {
+    "openlogic": "Linux",
+    "coreos": "Linux",
+    "credativ": "Linux",
+    "suse": "Linux",
+    "redhat": "Linux",
+    "canonical": "Linux",
+    "microsoftwindowsserver": "Windows",
+    "microsoftwindowsdesktop": "Windows",
 }
+_WINDOWS_NAME = re.compile(r"windows|(?<![a-z])win(?:\d|-|$)|-ws20\d\d|(?<![a-z])ws20\d\d", re.IGNORECASE)
+# Gen2 SKUs say so: Canonical's "-gen2" (22_04-lts-gen2), Windows Server's "-gensecond" (2019-datacenter-gensecond),
+# "-g2" (azure-compute-docs generation-2.md, "Generation 2 VM images in Azure Marketplace").
+_GEN2_SKU = re.compile(r"gen2|gensecond|-g2(?:$|-)", re.IGNORECASE)
 _WINDOWS_STEPS = (PowerShellStep, WindowsRestartStep, WindowsUpdateStep)
 
 
-def os_type(template: ImageTemplate) -> OsType:
-    """Windows when the source is a Windows image or any step only Windows can run."""
+@dataclass(frozen=True)
+class BuildTarget:
+    """What compile knows of the build beyond the template: the source image's OS and Hyper-V generation (``--os``,
+    or Azure's answer when ``aibpack run`` asked), and whether Packer loads the azure plugin v2 (Packer >= 1.7), whose
+    sign-in fields Packer 1.6.6 rejects. ``os_asked`` says run asks Azure, so compile need not say it guessed."""
+
+    os: OsType | None = None
+    generation: Generation | None = None
+    plugin_v2: bool = False
+    os_asked: bool = False
+
+
+def os_type(template: ImageTemplate, target: BuildTarget, diagnostics: Diagnostics) -> OsType:
+    """The OS given (``--os`` or Azure), else Windows when a step only Windows runs, else what the source's publisher
+    or names say, with a warning when that is a guess."""
     props = template.properties
-    steps = [*props.customize, *(props.validate_.in_vm_validations if props.validate_ else [])]
-    if any(isinstance(step, _WINDOWS_STEPS) for step in steps):
+    steps = [(("properties", "customize", i), step) for i, step in enumerate(props.customize)] + [
+        (("properties", "validate", "inVMValidations", i), step)
+        for i, step in enumerate(props.validate_.in_vm_validations if props.validate_ else [])
+    ]
+    windows_step = next((path for path, step in steps if isinstance(step, _WINDOWS_STEPS)), None)
+    if target.os is not None:
+        if target.os == "Linux" and windows_step is not None:
+            raise AibpackError(
+                "a Windows-only step, but the image is Linux (--os, or the source image in Azure)", path=windows_step
+            )
+        return target.os
+    if windows_step is not None:
         return "Windows"
     source = props.source
+    path = ("properties", "source")
     if isinstance(source, PlatformImageSource):
-        names = f"{source.offer} {source.sku}".lower()
-        if source.publisher.lower() in WINDOWS_PUBLISHERS or "windows" in names:
-            return "Windows"
+        known = PUBLISHER_OS.get(source.publisher.lower())
+        if known:
+            return known
+        guess: OsType = "Windows" if _WINDOWS_NAME.search(f"{source.offer} {source.sku}") else "Linux"
+        if not target.os_asked:
+            diagnostics.warn(
+                f"guessed {guess} from the image's offer and sku (publisher {source.publisher} has both): say it "
+                "with --os Linux|Windows (aibpack run asks Azure)",
+                (*path, "publisher"),
+            )
+        return guess
+    if not target.os_asked:
+        diagnostics.warn(
+            "compile cannot see a custom image's OS: guessed Linux; say it with --os Linux|Windows (aibpack run "
+            "asks Azure)",
+            (*path, "type"),
+        )
     return "Linux"
 
 
-def vm_size(template: ImageTemplate, os: OsType, diagnostics: Diagnostics) -> str:
+def generation(template: ImageTemplate, target: BuildTarget) -> Generation:
+    """The source's Hyper-V generation: Azure's answer, else V2 when a platform SKU's name says Gen2, else V1."""
+    if target.generation is not None:
+        return target.generation
+    source = template.properties.source
+    if isinstance(source, PlatformImageSource) and _GEN2_SKU.search(source.sku):
+        return "V2"
+    return "V1"
+
+
+def vm_size(template: ImageTemplate, os: OsType, target: BuildTarget, diagnostics: Diagnostics) -> str:
     """AIB's default size by generation, and a warning for Windows on fewer than 2 vCPUs."""
     size = template.properties.vm_profile.vm_size
     if not size:
-        source = template.properties.source
-        gen2 = isinstance(source, PlatformImageSource) and re.search(r"gen2|-g2\b|g2$", source.sku.lower())
-        size = DEFAULT_VM_SIZE_GEN2 if gen2 else DEFAULT_VM_SIZE
+        size = DEFAULT_VM_SIZE_GEN2 if generation(template, target) == "V2" else DEFAULT_VM_SIZE
     cpus = re.match(r"^(?:Standard|Basic)_[A-Za-z]+?(\d+)", size)
     if os == "Windows" and cpus and int(cpus.group(1)) < 2:
         diagnostics.warn(
@@ -57,22 +116,59 @@ def vm_size(template: ImageTemplate, os: OsType, diagnostics: Diagnostics) -> st
     return size
 
 
+@dataclass(frozen=True)
+class SignInField:
+    name: str
+    type: str
+    default: object
+    description: str
+    sensitive: bool = False
+    plugin_v2_only: bool = False
+
+
+# The azure builder's sign-in fields, each a variable `aibpack run` sets for the identity it signed in as:
+# packer-plugin-azure builder/azure/common/client/config.go. Packer 1.6.6's bundled builder (hashicorp/packer v1.6.6,
+# same file) knows all but client_cert_password (plugin v2.0.0) and oidc_request_url/_token (plugin v2.1.5).
+SIGN_IN_FIELDS = (
+    SignInField("subscription_id", "string", "", "Subscription of the build."),
+    SignInField("client_id", "string", "", "Service principal; with a managed identity, a user-assigned one."),
+    SignInField("client_secret", "string", "", "Service principal secret.", sensitive=True),
+    SignInField("client_cert_path", "string", "", "Service principal certificate (PKCS#12; PEM for Packer 1.6.6)."),
+    SignInField("client_cert_password", "string", "", "Its password.", sensitive=True, plugin_v2_only=True),
+    SignInField("client_jwt", "string", "", "A federated (OIDC) token of the service principal.", sensitive=True),
+    SignInField(
+        "oidc_request_url", "string", "", "GitHub Actions' OIDC token URL.", sensitive=True, plugin_v2_only=True
+    ),
+    SignInField(
+        "oidc_request_token", "string", "", "GitHub Actions' OIDC request token.", sensitive=True, plugin_v2_only=True
+    ),
+    SignInField("tenant_id", "string", "", "Tenant of the service principal."),
+    SignInField("use_azure_cli_auth", "bool", False, "Authenticate with the Azure CLI's login."),
+    SignInField("cloud_environment_name", "string", "Public", "Public, China or USGovernment."),
+)
+
+
+def sign_in_fields(target: BuildTarget) -> tuple[SignInField, ...]:
+    return tuple(f for f in SIGN_IN_FIELDS if target.plugin_v2 or not f.plugin_v2_only)
+
+
 def source_block(
-    name: str, template: ImageTemplate, os: OsType, diagnostics: Diagnostics, *, os_disk_snapshot: bool
+    name: str,
+    template: ImageTemplate,
+    os: OsType,
+    target: BuildTarget,
+    diagnostics: Diagnostics,
+    *,
+    os_disk_snapshot: bool,
 ) -> Block:
     """``os_disk_snapshot``: Packer also leaves a snapshot of the OS disk, named by ``run`` (empty: none)."""
     props = template.properties
     attrs: list[Attribute] = [
-        Attribute("subscription_id", Expr("var.subscription_id")),
-        Attribute("client_id", Expr("var.client_id")),
-        Attribute("client_secret", Expr("var.client_secret")),
-        Attribute("tenant_id", Expr("var.tenant_id")),
-        Attribute("use_azure_cli_auth", Expr("var.use_azure_cli_auth")),
-        Attribute("cloud_environment_name", Expr("var.cloud_environment_name")),
+        *(Attribute(f.name, Expr(f"var.{f.name}")) for f in sign_in_fields(target)),
         Attribute("location", Expr("var.location")),
         Attribute("build_resource_group_name", Expr("var.build_resource_group_name")),
         Attribute("os_type", os),
-        Attribute("vm_size", vm_size(template, os, diagnostics)),
+        Attribute("vm_size", vm_size(template, os, target, diagnostics)),
     ]
     blocks: list[Block] = []
     source_attrs, source_blocks = _source_image(template)

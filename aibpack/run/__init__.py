@@ -29,6 +29,7 @@ __all__ = ["RunOptions", "RunReport", "run"]
 
 def run(options: RunOptions, on_line: Callable[[str], None]) -> RunReport:
     """Run every stage; never raises for a user-facing failure: the report carries status and exit code."""
+    from aibpack.azure.credentials import make_credential
     from aibpack.azure.staging import new_run_id
 
     start = time.monotonic()
@@ -44,12 +45,14 @@ def run(options: RunOptions, on_line: Callable[[str], None]) -> RunReport:
                 first = compile_stage(options)
                 report.template = first.name
                 distributable(options, first)
-                staged = fetch_stage(options, first)
+                credential = make_credential(options.auth, options.environ, options.credential)
+                staged = fetch_stage(options, first, credential)
                 if staged:
                     on_line(f"fetched and verified {len(staged)} file(s) into {options.work_dir / 'files'}")
-                compiled = compile_stage(options, staged)
-                pre = preflight_stage(options, compiled)
+                pre = preflight_stage(options, first, credential)
                 ctx = pre.ctx
+                report.notes.extend(pre.notes)
+                compiled = compile_stage(options, staged, pre.target)
                 pending: list[str] = []
                 with signals_deferred(pending):  # a signal now must not lose the group being created
                     staging = staging_stage(ctx, compiled, new_run_id())

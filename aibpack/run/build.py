@@ -22,12 +22,15 @@ if TYPE_CHECKING:
     from aibpack.packer.machine import Artifact
     from aibpack.packer.runner import PackerResult
 
+# buildTimeoutInMinutes 0 means 240 minutes (azure-rest-api-specs imagebuilder.json, ImageTemplateProperties).
 DEFAULT_TIMEOUT_MINUTES = 240
 
 
 SECONDS_PER_MINUTE = 60.0  # tests shrink it to exercise buildTimeoutInMinutes in seconds
 
 
+# cloud_environment_name values both azure builders accept (packer-plugin-azure and Packer 1.6.6
+# builder/azure/common/client/config.go, setCloudEnvironment).
 PACKER_CLOUD_NAMES = {"AzureCloud": "Public", "AzureChinaCloud": "China", "AzureUSGovernment": "USGovernment"}
 
 
@@ -40,38 +43,30 @@ def _hcl_map(values: Mapping[str, str]) -> str:
 
 
 def packer_variables(
-    options: RunOptions, compiled: Compiled, ctx: AzureContext, staging: StagingGroup
+    options: RunOptions, compiled: Compiled, pre: Preflight, staging: StagingGroup
 ) -> tuple[dict[str, str], dict[str, str]]:
-    """(``-var`` values, secret values for ``PKR_VAR_*``): the credential matching ``--auth``, the staging group."""
+    """(``-var`` values, secret values for ``PKR_VAR_*``): Packer signs in as the run did (``run.auth``), builds in
+    the staging group, and gets every secureString parameter's value as a secret."""
     from aibpack.plan import output_image
 
     environ = os.environ if options.environ is None else options.environ
     image = output_image(compiled.template, compiled.name)
     variables = {
-        "subscription_id": ctx.subscription_id,
+        **pre.packer_sign_in.variables,
         "location": "",
         "build_resource_group_name": staging.name,
         "managed_image_name": image.name,
         "managed_image_resource_group_name": image.resource_group if image.target_index is not None else staging.name,
         "run_tags": _hcl_map({**staging.resource_tags, **_direct_target_tags(compiled, image.target_index)}),
     }
-    snapshot = os_disk_snapshot_id(compiled, ctx, staging)
+    snapshot = os_disk_snapshot_id(compiled, pre.ctx, staging)
     if snapshot:
         variables[OS_DISK_SNAPSHOT] = snapshot.rsplit("/", 1)[1]
     cloud = environ.get("AIBPACK_CLOUD")
     if cloud in PACKER_CLOUD_NAMES:
         variables["cloud_environment_name"] = PACKER_CLOUD_NAMES[cloud]
-    # secureString parameter values reach Packer only as PKR_VAR_ environment variables (masked in logs).
-    secrets: dict[str, str] = {name: value for value, name in compiled.plan.secrets.items()}
-    if options.auth == "cli":
-        variables["use_azure_cli_auth"] = "true"
-    elif options.auth == "env":
-        for name, env_name in (("client_id", "AZURE_CLIENT_ID"), ("tenant_id", "AZURE_TENANT_ID")):
-            if environ.get(env_name):
-                variables[name] = environ[env_name]
-        if environ.get("AZURE_CLIENT_SECRET"):
-            secrets["client_secret"] = environ["AZURE_CLIENT_SECRET"]
-    return variables, secrets
+    secure = {name: value for value, name in compiled.plan.secrets.items()}
+    return variables, {**pre.packer_sign_in.secrets, **secure}
 
 
 def on_error_mode(options: RunOptions, compiled: Compiled) -> str:
@@ -116,7 +111,7 @@ def build_stage(
     from aibpack.packer.runner import build_args, init_plugins, run_packer
 
     log_path = options.work_dir / "packer.log"
-    variables, secrets = packer_variables(options, compiled, pre.ctx, staging)
+    variables, secrets = packer_variables(options, compiled, pre, staging)
     init_plugins(pre.packer, pre.version, options.work_dir, log_path=log_path)
     args = build_args(f"{compiled.name}.pkr.hcl", on_error=on_error_mode(options, compiled), variables=variables)
     return run_packer(

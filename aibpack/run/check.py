@@ -1,6 +1,7 @@
 """Check stage (preflight): before anything exists in Azure, everything the build needs is there.
 
-Packer and its version, the credential, the subscription and every distribution target: all read-only.
+Packer and its version, the credential (and how Packer signs in as the same identity), the subscription, the
+source image as Azure describes it, and every distribution target: all read-only.
 """
 
 from __future__ import annotations
@@ -10,12 +11,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aibpack.errors import EXIT_USAGE, AibpackError
+from aibpack.errors import EXIT_USAGE, AibpackError, BuildFailed
 from aibpack.pipeline import Compiled
+from aibpack.plan.build import OsType
+from aibpack.plan.source import BuildTarget, Generation, generation
 from aibpack.run.report import RunOptions
 
 if TYPE_CHECKING:
     from aibpack.azure.clients import AzureContext
+    from aibpack.azure.credentials import Credential
+    from aibpack.run.auth import PackerSignIn
 
 
 def distributable(options: RunOptions, compiled: Compiled) -> None:
@@ -38,9 +43,14 @@ def distributable(options: RunOptions, compiled: Compiled) -> None:
 
 @dataclass(frozen=True)
 class Preflight:
+    """What the checks found: Packer and its version, who signed in (and how Packer will), the source image."""
+
     packer: Path
     version: tuple[int, int, int]
     ctx: AzureContext
+    packer_sign_in: PackerSignIn
+    target: BuildTarget
+    notes: tuple[str, ...] = ()
 
 
 def _target_ids(compiled: Compiled) -> list[str]:
@@ -54,7 +64,7 @@ def _target_ids(compiled: Compiled) -> list[str]:
     return ids
 
 
-def _distribute_targets(compiled: Compiled) -> list[Any]:
+def distribute_targets(compiled: Compiled) -> list[Any]:
     from aibpack.azure.checks import DistributeTarget
 
     targets = []
@@ -83,21 +93,53 @@ def _version_id(compiled: Compiled, index: int) -> str:
     return f"{target.gallery_image_id.rstrip('/')}/versions/{version}"
 
 
-def preflight_stage(options: RunOptions, compiled: Compiled) -> Preflight:
-    """Packer and its version, the credential, the subscription, the targets: all read-only."""
+def preflight_stage(options: RunOptions, compiled: Compiled, credential: Credential) -> Preflight:
+    """Packer and its version, the credential and how Packer signs in with it, the subscription, the source image
+    (its OS and generation, from Azure), the targets and whether they can hold this image: all read-only."""
     from aibpack.azure.checks import check_targets
-    from aibpack.azure.clients import AzureContext, check_credential, make_credential, resolve_subscription
+    from aibpack.azure.clients import AzureContext, resolve_subscription
+    from aibpack.azure.credentials import sign_in
+    from aibpack.azure.facts import ImageFacts, NotListed, source_facts
     from aibpack.packer.runner import find_packer, packer_version
+    from aibpack.run.auth import packer_sign_in, plugin_v2
 
     packer = find_packer(options.packer)
     version = packer_version(packer)
     environ = os.environ if options.environ is None else options.environ
     subscription = resolve_subscription(options.subscription, _target_ids(compiled), environ)
-    credential = options.credential or make_credential(options.auth, environ)  # type: ignore[arg-type]
     ctx = AzureContext.from_env(credential, subscription, environ)
-    check_credential(ctx)
+    identity = sign_in(ctx).identity
+    assert identity is not None  # a Credential always knows, once it has given a token
+    sign = packer_sign_in(identity, subscription, version, environ)
+    template = compiled.template
+    notes: list[str] = []
     try:
-        check_targets(ctx, _distribute_targets(compiled))
+        try:
+            facts = source_facts(ctx, template.properties.source, template.location)
+        except NotListed as exc:  # Packer resolves the image itself; compile's reading of its names stands
+            facts = ImageFacts(compiled.plan.os_type, generation(template, options.compile.target))
+            notes.append(f"{exc.message}: went by the image's names ({facts.os_type}, {facts.generation})")
+        given = options.compile.target.os
+        if given and given.lower() != facts.os_type.lower():
+            raise AibpackError(
+                f"--os {given}, but Azure says the source image is {facts.os_type}", path=("properties", "source")
+            )
+        if facts.os_state.lower() == "specialized":
+            # AIB accepts only generalized sources (azure-compute-docs image-builder-json.md, "source").
+            raise BuildFailed(
+                "the source image is specialized; AIB and aibpack build from generalized images",
+                path=("properties", "source"),
+            )
+        check_targets(ctx, distribute_targets(compiled), facts)
     except AibpackError as exc:
         raise exc.located(options.template) from None
-    return Preflight(packer, version, ctx)
+    target = BuildTarget(os=_os(facts.os_type), generation=_generation(facts.generation), plugin_v2=plugin_v2(version))
+    return Preflight(packer, version, ctx, sign, target, tuple(notes))
+
+
+def _os(text: str) -> OsType:
+    return "Windows" if text.lower() == "windows" else "Linux"
+
+
+def _generation(text: str) -> Generation:
+    return "V2" if text.upper() == "V2" else "V1"

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from aibpack.errors import AibpackError, BuildFailed, Diagnostics
 from aibpack.output import write_atomic
-from aibpack.pipeline import Compiled, CompileOptions, compile_file
+from aibpack.pipeline import Compiled, compile_file
+from aibpack.plan.source import BuildTarget
 from aibpack.run.report import RunOptions
 
 PLUGINS_FILE = "packer-plugins.pkr.hcl"
@@ -23,23 +25,23 @@ def plugins_file() -> Path:
     raise BuildFailed(f"{PLUGINS_FILE} is missing from this aibpack installation")
 
 
-def compile_stage(options: RunOptions, staged: Mapping[str, Path] | None = None) -> Compiled:
-    """Compile the template (with the staged copies, when given) and write it into the work dir."""
+def compile_stage(
+    options: RunOptions, staged: Mapping[str, Path] | None = None, target: BuildTarget | None = None
+) -> Compiled:
+    """Compile the template and, with the staged copies and what preflight learned (``target``), write it into the
+    work dir. The first compile stays quiet about guessing the OS: preflight asks Azure before the build."""
     diagnostics = Diagnostics(strict=options.compile.strict, file=str(options.template))
-    compile_options = options.compile
-    if staged is not None:
-        compile_options = CompileOptions(
-            load=compile_options.load,
-            strict=compile_options.strict,
-            provisioners=compile_options.provisioners,
-            build=compile_options.build,
-            staged=dict(staged),
-        )
+    given = options.compile.target
+    compile_options = replace(
+        options.compile,
+        staged=dict(staged or {}),
+        target=target or BuildTarget(os=given.os, generation=given.generation, os_asked=True),
+    )
     try:
         compiled = compile_file(options.template, options.work_dir, compile_options, diagnostics)
     except AibpackError as exc:
         raise exc.located(options.template) from None
-    if staged is None:
+    if target is None:
         diagnostics.emit()  # once is enough
         return compiled
     write_atomic(options.work_dir / f"{compiled.name}.pkr.hcl", compiled.hcl)

@@ -8,7 +8,7 @@ from urllib.parse import unquote
 import pytest
 from fakearm import FakeArm
 
-from aibpack.azure.cleanup import delete_orphans, find_orphans
+from aibpack.azure.cleanup import deletable, delete_orphans, find_orphans
 from aibpack.azure.clients import AzureContext
 from aibpack.errors import EXIT_FAILED, BuildFailed
 
@@ -47,9 +47,12 @@ def test_finds_only_aibpack_groups_and_writes_nothing(ctx: AzureContext, groups:
     assert "tagName eq 'createdBy' and tagValue eq 'aibpack'" in unquote(groups.request_log[0].query)
 
 
-def test_older_than_keeps_recent_and_undated_groups(ctx: AzureContext, groups: FakeArm) -> None:
+def test_older_than_keeps_recent_groups_and_lists_undated_ones(ctx: AzureContext, groups: FakeArm) -> None:
     orphans = find_orphans(ctx, older_than=dt.timedelta(hours=1), now=NOW)
-    assert [o.name for o in orphans] == ["IT_rg_t_00000001"]
+    assert [(o.name, o.age(NOW)) for o in orphans] == [
+        ("IT_rg_t_00000001", dt.timedelta(days=2)),
+        ("IT_rg_t_00000003", None),  # age unknown: listed, so that nobody wonders where it went
+    ]
 
 
 def test_groups_being_deleted_are_not_listed(ctx: AzureContext, groups: FakeArm) -> None:
@@ -60,7 +63,7 @@ def test_groups_being_deleted_are_not_listed(ctx: AzureContext, groups: FakeArm)
 
 
 def test_deletes_exactly_the_orphans_given(ctx: AzureContext, groups: FakeArm) -> None:
-    orphans = find_orphans(ctx, older_than=dt.timedelta(hours=1), now=NOW)
+    orphans = deletable(find_orphans(ctx, older_than=dt.timedelta(hours=1), now=NOW))
     assert delete_orphans(ctx, orphans) == ["IT_rg_t_00000001"]
     assert sorted(groups.resource_groups()) == [
         "IT_rg_t_00000002",
@@ -86,6 +89,6 @@ def test_all_deletes_are_attempted_before_failing(ctx: AzureContext, groups: Fak
 
 
 def test_a_group_someone_else_deleted_meanwhile_counts_as_gone(ctx: AzureContext, groups: FakeArm) -> None:
-    orphans = find_orphans(ctx, older_than=dt.timedelta(hours=1), now=NOW)
+    orphans = deletable(find_orphans(ctx, older_than=dt.timedelta(hours=1), now=NOW))
     ctx.resources.resource_groups.begin_delete("IT_rg_t_00000001").result()
     assert delete_orphans(ctx, orphans) == ["IT_rg_t_00000001"]

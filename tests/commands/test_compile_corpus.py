@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from support.cli import run
-from support.corpus import compile_args, corpus, corpus_files, corpus_params, require_corpus
+from support.corpus import compile_args, corpus, corpus_files, corpus_params, require_corpus, typos
 from support.hcl_oracle import decode_literal, provisioners, shell_lines, source
 
 CORPUS = corpus_params()
@@ -21,11 +21,35 @@ def compiled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     require_corpus()
     for file in corpus_files():
         target = out / f"{file.stem}.pkr.hcl"
-        res = run(["compile", str(file), "-o", str(target), *compile_args(file)])
+        source = _without_typos(file, out)
+        res = run(["compile", str(source), "-o", str(target), *compile_args(file)])
         assert res.code == 0, res.err
         assert "error:" not in res.err
         result[file.name] = target
     return result
+
+
+def _without_typos(file: Path, out: Path) -> Path:
+    """The corpus file, or, when it misspells a property, a copy with the names fixed (compile refuses typos)."""
+    fixes = typos(file)
+    if not fixes:
+        return file
+    text = file.read_text(encoding="utf-8")
+    for wrong, right in fixes.items():
+        text = text.replace(f'"{wrong}"', f'"{right}"')
+    fixed = out / "fixed" / file.name
+    fixed.parent.mkdir(exist_ok=True)
+    fixed.write_text(text, encoding="utf-8")
+    return fixed
+
+
+@corpus
+@pytest.mark.parametrize("file", [f for f in corpus_files() if typos(f)], ids=lambda f: f.stem[-40:])
+def test_a_corpus_typo_is_refused(file: Path, tmp_path: Path) -> None:
+    res = run(["compile", str(file), "-o", str(tmp_path / "out.pkr.hcl"), *compile_args(file)])
+    assert res.code == 2
+    for wrong, right in typos(file).items():
+        assert f"unknown property '{wrong}': did you mean '{right}'?" in res.err
 
 
 @corpus
@@ -74,7 +98,8 @@ def test_corpus_template_compiles_faithfully(file: Path, compiled: dict[str, Pat
 def test_corpus_output_is_deterministic(compiled: dict[str, Path], tmp_path: Path) -> None:
     for file in corpus_files()[:6]:
         again = tmp_path / "again.pkr.hcl"
-        assert run(["compile", str(file), "-o", str(again), *compile_args(file)]).code == 0
+        source = _without_typos(file, tmp_path)
+        assert run(["compile", str(source), "-o", str(again), *compile_args(file)]).code == 0
         assert again.read_bytes() == compiled[file.name].read_bytes()
 
 

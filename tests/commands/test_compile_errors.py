@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from support.cli import run, run_process
 
+ARM_SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
 BASE: dict[str, Any] = {
     "type": "Microsoft.VirtualMachineImages/imageTemplates",
     "apiVersion": "2022-07-01",
@@ -284,19 +285,34 @@ def test_one_bad_template_does_not_stop_the_others(tmp_path: Path) -> None:
     assert len(list((tmp_path / "out").iterdir())) == 1
 
 
-def test_unknown_property_warns_and_strict_fails(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("where", "name", "meant"),
+    [
+        ("properties.distribute.0", "aritfactTags", "artifactTags"),
+        ("properties", "customise", "customize"),
+        ("properties", "vmProfil", "vmProfile"),
+    ],
+)
+def test_a_misspelt_property_is_an_error(tmp_path: Path, where: str, name: str, meant: str) -> None:
     template = tmp_path / "t.json"
-    template.write_text(mutate(_set("properties.distribute.0.aritfactTags", {"a": "b"})), encoding="utf-8")
+    template.write_text(mutate(_set(f"{where}.{name}", {"a": "b"})), encoding="utf-8")
+    result = run(["compile", str(template), "-o", str(tmp_path / "out")])
+    assert result.code == 2
+    assert result.err.splitlines() == [
+        f"error: {template}: {where.replace('.0', '[0]')}.{name}: unknown property '{name}': did you mean '{meant}'? "
+        "(AIB would ignore it and build without it)"
+    ]
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_an_unknown_property_like_no_other_warns_and_strict_fails(tmp_path: Path) -> None:
+    template = tmp_path / "t.json"
+    template.write_text(mutate(_set("properties.futureFeature", {"a": "b"})), encoding="utf-8")
     result = run(["compile", str(template), "-o", str(tmp_path / "out")])
     assert result.code == 0
-    assert (
-        f"warning: {template}: properties.distribute[0].aritfactTags: unknown property 'aritfactTags'; "
-        "ignored (did you mean 'artifactTags'?)"
-    ) in result.err
+    assert f"warning: {template}: properties.futureFeature: unknown property 'futureFeature'; ignored" in result.err
     strict = run(["compile", str(template), "-o", str(tmp_path / "strict"), "--strict"])
-    assert strict.code == 2
-    assert "error:" in strict.err and "aritfactTags" in strict.err
-    assert not (tmp_path / "strict").exists() or not any((tmp_path / "strict").iterdir())
+    assert strict.code == 2 and "futureFeature" in strict.err
 
 
 def test_unwritable_output_is_a_clean_error(tmp_path: Path) -> None:
@@ -346,3 +362,30 @@ def test_unknown_deployment_context_is_assumed_with_warnings_by_compile(tmp_path
     assert 'default     = "westus2"' in text
     strict = run(["compile", str(template), "-o", str(tmp_path / "strict"), "--strict"])
     assert strict.code == 2 and "--strict" in strict.err
+
+
+@pytest.mark.parametrize("depth", [150, 100_000])
+def test_json_nested_too_deep_is_one_line_exit_2(tmp_path: Path, depth: int) -> None:
+    template = tmp_path / "deep.json"
+    template.write_text('{"a":' * depth + "1" + "}" * depth, encoding="utf-8")
+    result = run_process(["compile", str(template), "-o", "-"])
+    assert result.code == 2
+    assert result.err.splitlines() == [
+        f"error: {template}: invalid template: nested more than 100 levels deep (no image template needs that)"
+    ]
+
+
+def test_a_parameter_nested_too_deep_is_one_line_exit_2(tmp_path: Path) -> None:
+    template = tmp_path / "arm.json"
+    resource = json.loads(json.dumps(BASE))
+    resource.update(apiVersion="2022-07-01", name="t")
+    resource["properties"]["customize"] = [{"type": "Shell", "inline": ["[string(parameters('x'))]"]}]
+    template.write_text(
+        json.dumps({"$schema": ARM_SCHEMA, "parameters": {"x": {"type": "array"}}, "resources": [resource]}),
+        encoding="utf-8",
+    )
+    result = run_process(["compile", str(template), "-o", "-", "-p", "x=" + "[" * 5000 + "]" * 5000])
+    assert result.code == 2
+    assert result.err.splitlines() == [
+        f"error: {template}: invalid template: a value or an ARM expression nests more deeply than aibpack can follow"
+    ]

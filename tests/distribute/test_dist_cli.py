@@ -1,8 +1,7 @@
-"""``aibpack permissions check|grant`` and ``aibpack distribute`` end to end against the fake ARM."""
+"""``aibpack distribute`` end to end against the fake ARM."""
 
 from __future__ import annotations
 
-import base64
 import json
 from pathlib import Path
 
@@ -10,11 +9,7 @@ import pytest
 from fakearm import FakeArm
 from fakearm.dist_helpers import rid, seed_build, seed_built_image
 
-from aibpack.azure.clients import AzureContext
-from aibpack.azure.permissions import principal_from_token
 from aibpack.cli import main
-
-ASSIGNEE = "11111111-2222-4333-8444-555555555555"
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -49,62 +44,6 @@ def gallery_targets(tmp_path: Path, fake: FakeArm, *names: str) -> tuple[str, Pa
     ]
     source = {"type": "PlatformImage", "publisher": "p", "offer": "o", "sku": "s"}
     return built, write_template(tmp_path / "t.json", fake, source, targets)
-
-
-def test_permissions_check_then_grant_twice(
-    tmp_path: Path, fake_arm: FakeArm, fake_arm_env: dict[str, str], fake_az: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    source_image = seed_built_image(fake_arm, "rg-src", "base")
-    fake_arm.add_group("rg-images", "westus")
-    fake_arm.add_group("rg-gallery", "westus")
-    definition = fake_arm.add_gallery_image("rg-gallery", "g", "d")
-    sub = f"/subscriptions/{fake_arm.subscription_id}"
-    fake_arm.add_role_assignment(rid(fake_arm, "rg-images"), "Owner", ASSIGNEE)  # already covered
-    template = write_template(
-        tmp_path / "t.json",
-        fake_arm,
-        {"type": "ManagedImage", "imageId": source_image},
-        [
-            {
-                "type": "ManagedImage",
-                "imageId": rid(fake_arm, "rg-images", "images/x"),
-                "location": "westus",
-                "runOutputName": "a",
-            },
-            {"type": "SharedImage", "galleryImageId": definition, "runOutputName": "b"},
-        ],
-    )
-    args = [str(template), "--assignee", ASSIGNEE, "--auth", "cli"]
-    code, out, _ = run(["permissions", "check", *args], capsys)
-    expected = [
-        f"missing: Contributor on {rid(fake_arm, 'rg-gallery')}",
-        f"missing: Contributor on {sub}",
-        f"missing: Reader on {source_image}",
-    ]
-    assert (code, out.splitlines()) == (1, expected)
-
-    code, out, _ = run(["permissions", "grant", *args], capsys)
-    assert code == 0 and [line.replace("granted", "missing") for line in out.splitlines()] == expected
-    code, out, _ = run(["permissions", "grant", *args], capsys)
-    assert code == 0 and out.startswith("ok: nothing to grant")
-    created = [(m, s) for m, p, s in fake_arm.requests if m == "PUT" and "roleAssignments" in p]
-    assert created == [("PUT", 201)] * 3
-    assert len(fake_arm.role_assignments()) == 4
-    code, out, _ = run(["permissions", "check", *args], capsys)
-    assert code == 0 and out.startswith("ok:")
-
-
-def test_assignee_defaults_to_token_oid(ctx: AzureContext) -> None:
-    claims = base64.urlsafe_b64encode(json.dumps({"oid": ASSIGNEE}).encode()).decode().rstrip("=")
-
-    class Cred:
-        def get_token(self, *scopes: str, **kw: object) -> object:
-            from azure.core.credentials import AccessToken
-
-            return AccessToken(f"eyJhbGciOiJub25lIn0.{claims}.sig", 2**31)
-
-    ctx.credential = Cred()  # type: ignore[assignment]
-    assert principal_from_token(ctx) == ASSIGNEE
 
 
 def test_distribute_command_json_and_exit_code(

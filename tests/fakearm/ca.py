@@ -12,6 +12,16 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+# Public host names a test may route to the fake through a proxy (tests/fakearm/proxy.py): Blob service account
+# hosts in the public cloud and the sovereign clouds, and the Microsoft Entra sign-in hosts.
+CLOUD_HOSTS = (
+    "*.blob.core.windows.net",
+    "*.blob.core.chinacloudapi.cn",
+    "*.blob.core.usgovcloudapi.net",
+    "login.microsoftonline.com",
+    "management.azure.com",
+)
+
 
 @dataclass(frozen=True)
 class CertBundle:
@@ -32,7 +42,7 @@ def _write(path: Path, data: bytes) -> Path:
 
 
 def make_ca(directory: Path) -> CertBundle:
-    """Create a CA and a server certificate for ``127.0.0.1`` and ``localhost`` in ``directory``."""
+    """Create a CA and a server certificate for ``127.0.0.1``, ``localhost`` and CLOUD_HOSTS in ``directory``."""
     now = dt.datetime.now(dt.timezone.utc)
     validity = (now - dt.timedelta(minutes=5), now + dt.timedelta(days=2))
     ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -72,7 +82,13 @@ def make_ca(directory: Path) -> CertBundle:
         .not_valid_before(validity[0])
         .not_valid_after(validity[1])
         .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            x509.SubjectAlternativeName(
+                [
+                    x509.DNSName("localhost"),
+                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                    *(x509.DNSName(name) for name in CLOUD_HOSTS),
+                ]
+            ),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)

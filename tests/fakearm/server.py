@@ -18,14 +18,17 @@ import ssl
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 from . import rules
+from .authorization import Authorization
+from .blob import BLOB_HOST, Account, BlobService, Container, PublicAccess
 from .ca import CertBundle
+from .directory import ARM_AUDIENCE, Directory, jwt
 from .replies import Response
 from .replies import error as _error
 from .replies import now as _now
@@ -35,12 +38,6 @@ from .resources import BlobStore, ResourceStore, public
 log = logging.getLogger("fakearm")
 
 SUBSCRIPTION = "00000000-0000-4000-8000-0000000000a1"
-ROLE_DEFINITIONS = {
-    "Owner": "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
-    "Contributor": "b24988ac-6180-42a0-ab88-20f7382dd24c",
-    "Reader": "acdd72a7-3c98-4d1a-a7bd-2ccb6e7b9d88",
-    "User Access Administrator": "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",
-}
 PROVIDER_TYPES = {
     "Microsoft.Compute": [
         "images",
@@ -79,7 +76,19 @@ _DISK_ACTION = re.compile(
 )
 _DISK_BLOB = re.compile(r"^/fakearm/blobs/([0-9a-f]{32})$", re.IGNORECASE)
 _TERM = re.compile(r"(\w+)\s+eq\s+'([^']*)'", re.IGNORECASE)
-_GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
+_TOKEN_ENDPOINT = re.compile(r"^/([^/]+)/oauth2(?:/v2\.0)?/token$")
+_OPENID_CONFIGURATION = re.compile(r"^/([^/]+)/v2\.0/\.well-known/openid-configuration$")
+_GITHUB_ID_TOKEN = re.compile(r"^/_github/idtoken/([0-9a-f]{32})$")
+_PLATFORM_IMAGE = re.compile(
+    r"^/providers/microsoft\.compute/locations/(?P<location>[^/]+)/publishers/(?P<publisher>[^/]+)/artifacttypes/vmimage"
+    r"/offers/(?P<offer>[^/]+)/skus/(?P<sku>[^/]+)/versions(?:/(?P<version>[^/]+))?$",
+    re.IGNORECASE,
+)
+# Resource Manager accepts tokens for these audiences (the error text of InvalidAuthenticationTokenAudience lists
+# them); the fake also accepts its own endpoint, which is what a client asks for when ARM lives elsewhere.
+ARM_AUDIENCES = frozenset(
+    {"https://management.core.windows.net", "https://management.azure.com", "https://management.core.windows.net/"}
+)
 
 
 class Request(NamedTuple):
@@ -90,6 +99,7 @@ class Request(NamedTuple):
     query: str
     status: int
     token: str
+    host: str = ""
 
 
 @dataclass
@@ -148,14 +158,7 @@ def _is_under(child: str, parent: str) -> bool:
 
 def _filter_terms(query: dict[str, list[str]]) -> dict[str, str]:
     """``$filter=tagName eq 'a' and tagValue eq 'b'`` → {"tagname": "a", "tagvalue": "b"}."""
-    text = query.get("$filter", [""])[0]
-    terms = {k.lower(): v for k, v in _TERM.findall(text)}
-    if "atscope()" in text.lower():
-        terms["atscope"] = ""
-    assigned = re.search(r"assignedTo\('([^']*)'\)", text, re.IGNORECASE)
-    if assigned:
-        terms["principalid"] = assigned.group(1)
-    return terms
+    return {k.lower(): v for k, v in _TERM.findall(query.get("$filter", [""])[0])}
 
 
 def _tags_match(tags: dict[str, str] | None, terms: dict[str, str]) -> bool:
@@ -194,7 +197,11 @@ class FakeArm(ResourceStore):
         self._lock = threading.RLock()
         self._groups: dict[tuple[str, str], dict[str, Any]] = {}
         self._resources: dict[str, dict[str, Any]] = {}
-        self._assignments: dict[str, dict[str, Any]] = {}
+        self.directory = Directory()
+        self.authz = Authorization(self.directory, self._scope_answer)
+        self.blobs = BlobService(self.directory, self.authz)
+        self._platform_images: dict[tuple[str, ...], dict[str, Any]] = {}
+        self._github_jobs: dict[str, tuple[str, str]] = {}
         self._operations: dict[str, _Operation] = {}
         self._sas: dict[str, str] = {}
         self._faults: list[Fault] = []
@@ -352,7 +359,16 @@ class FakeArm(ResourceStore):
         return resource_id
 
     def add_gallery_image(
-        self, group: str, gallery: str, image: str, location: str = "westus", subscription: str = ""
+        self,
+        group: str,
+        gallery: str,
+        image: str,
+        location: str = "westus",
+        subscription: str = "",
+        *,
+        os_type: str = "Linux",
+        os_state: str = "Generalized",
+        generation: str = "V2",
     ) -> str:
         """Create a gallery and an image definition in an existing group; returns the definition's ID."""
         sub = subscription or self.subscription_id
@@ -364,9 +380,9 @@ class FakeArm(ResourceStore):
             {
                 "location": location,
                 "properties": {
-                    "osType": "Linux",
-                    "osState": "Generalized",
-                    "hyperVGeneration": "V2",
+                    "osType": os_type,
+                    "osState": os_state,
+                    "hyperVGeneration": generation,
                     "identifier": {"publisher": "aibpack", "offer": gallery, "sku": image},
                 },
             },
@@ -374,13 +390,62 @@ class FakeArm(ResourceStore):
 
     def add_role_assignment(self, scope: str, role: str, principal_id: str) -> str:
         """Assign a built-in role (by name) directly; returns the assignment's ID."""
-        name = str(uuid.uuid4())
-        record = self._assignment_body(
-            scope, name, self._role_definition_id(scope, ROLE_DEFINITIONS[role]), principal_id
-        )
         with self._lock:
-            self._assignments[record["id"].lower()] = record
-        return record["id"]
+            return self.authz.assign(scope, role, principal_id, str(uuid.uuid4()))
+
+    def set_management_groups(self, *chain: str, subscription: str = "") -> None:
+        """The management groups above a subscription, innermost first: assignments there are inherited."""
+        with self._lock:
+            self.authz.management_groups[(subscription or self.subscription_id).lower()] = list(chain)
+
+    def token(self, principal_id: str, audience: str = ARM_AUDIENCE) -> str:
+        """An access token the fake accepts, for ``principal_id``."""
+        return self.directory.issue(principal_id, audience)
+
+    def add_platform_image(
+        self,
+        publisher: str,
+        offer: str,
+        sku: str,
+        version: str,
+        *,
+        os_type: str = "Linux",
+        generation: str = "V1",
+        location: str = "westus",
+    ) -> None:
+        """A marketplace image version, as the Compute platform-image catalogue lists it in ``location``."""
+        with self._lock:
+            self._platform_images[tuple(p.lower() for p in (location, publisher, offer, sku, version))] = {
+                "name": version,
+                "location": location,
+                "properties": {"osDiskImage": {"operatingSystem": os_type}, "hyperVGeneration": generation},
+            }
+
+    def add_blob(
+        self,
+        group: str,
+        account: str,
+        container: str,
+        blob: str,
+        content: bytes,
+        *,
+        public_access: PublicAccess = "None",
+        allow_public_access: bool = True,
+    ) -> str:
+        """A storage account (an ARM resource in ``group``) holding a blob; returns the account's resource ID."""
+        account_id = (
+            f"/subscriptions/{self.subscription_id}/resourceGroups/{group}/providers/Microsoft.Storage/"
+            f"storageAccounts/{account}"
+        )
+        if not self.resource(account_id):
+            self.add_resource(account_id, {"properties": {"allowBlobPublicAccess": allow_public_access}})
+        with self._lock:
+            record = self.blobs.accounts.setdefault(account.lower(), Account(account, account_id))
+            record.allow_public_access = allow_public_access
+            holder = record.containers.setdefault(container, Container())
+            holder.public_access = public_access
+            holder.blobs[blob] = content
+        return account_id
 
     def resource_groups(self, subscription: str = "") -> dict[str, dict[str, str]]:
         """Group name → tags."""
@@ -403,7 +468,7 @@ class FakeArm(ResourceStore):
 
     def role_assignments(self) -> list[dict[str, Any]]:
         with self._lock:
-            return copy.deepcopy(list(self._assignments.values()))
+            return copy.deepcopy(list(self.authz.assignments.values()))
 
     @property
     def state(self) -> dict[str, Any]:
@@ -413,25 +478,103 @@ class FakeArm(ResourceStore):
                 {
                     "resourceGroups": list(self._groups.values()),
                     "resources": [public(r) for r in self._resources.values()],
-                    "roleAssignments": list(self._assignments.values()),
+                    "roleAssignments": list(self.authz.assignments.values()),
                 }
             )
 
     # ---- dispatch --------------------------------------------------------------------------------------
 
-    def handle(self, method: str, raw_path: str, body: Any, host: str, authorization: str = "") -> Response:
+    def handle(self, method: str, raw_path: str, raw_body: bytes, headers: Mapping[str, str]) -> Response:
         """Answer one request and record it; the HTTP layer only translates."""
+        headers = {k.lower(): v for k, v in headers.items()}
+        host = headers.get("host") or (f"127.0.0.1:{self.port}" if self._server else "127.0.0.1")
         split = urlsplit(raw_path)
         path = re.sub("/+", "/", split.path).rstrip("/") or "/"
+        token = headers.get("authorization", "").removeprefix("Bearer ").strip()
         with self._lock:
             for hook in [h for h in self._hooks if h[0] == method and h[1].search(path)]:
                 self._hooks.remove(hook)
                 hook[2]()
-            response = self._fault(method, path) or self._route(method, path, parse_qs(split.query), body, host)
-            token = authorization.removeprefix("Bearer ").strip()
-            self.request_log.append(Request(method, path, split.query, response.status, token))
-        log.debug("%s %s -> %s", method, raw_path, response.status)
+            response = self._fault(method, path) or self._serve(
+                method, path, parse_qs(split.query), raw_body, headers, host
+            )
+            self.request_log.append(Request(method, path, split.query, response.status, token, host))
+        log.debug("%s %s%s -> %s", method, host, raw_path, response.status)
         return response
+
+    def _serve(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        raw_body: bytes,
+        headers: dict[str, str],
+        host: str,
+    ) -> Response:
+        """Blob service and token endpoint by host and path; everything else is Resource Manager."""
+        if blob := BLOB_HOST.match(host):
+            reply = self.blobs.handle(method, blob.group("account"), path, headers)
+            return Response(reply.status, reply.body, reply.headers)
+        if method == "POST" and (match := _TOKEN_ENDPOINT.match(path)):
+            form = dict(parse_qsl(raw_body.decode("utf-8", "replace")))
+            status, body = self.directory.token_grant(match.group(1), form)
+            return Response(status, body)
+        if match := _DISK_BLOB.match(path):
+            return self._disk_blob(method, match.group(1), query)
+        if method == "GET" and (match := _OPENID_CONFIGURATION.match(path)):
+            return Response(200, _openid_configuration(host, match.group(1)))
+        if method == "GET" and path == "/common/discovery/instance":
+            return Response(200, _instance_discovery(host, query))
+        if method == "GET" and (match := _GITHUB_ID_TOKEN.match(path)):
+            return self._github_id_token(match.group(1), headers.get("authorization", ""), query)
+        if "api-version" not in query:
+            # Every Resource Manager request names its api-version (the ApiVersionParameter of every operation in
+            # azure-rest-api-specs common-types/resource-management/v*/types.json is required).
+            return _error(
+                400,
+                "MissingApiVersionParameter",
+                "The api-version query parameter (?api-version=) is required for all requests.",
+            )
+        if problem := self._authenticate(headers.get("authorization", ""), host):
+            return problem
+        try:
+            body = json.loads(raw_body) if raw_body.strip() else None
+        except ValueError:
+            return _error(
+                400, "InvalidRequestContent", "The request content was invalid and could not be deserialized."
+            )
+        return self._route(method, path, query, body, host)
+
+    def _authenticate(self, authorization: str, host: str) -> Response | None:
+        """A bearer token this fake's tenant issued, for Resource Manager; else 401 as ARM answers.
+
+        The header and message of a request without a token are those the azure plugin parses to find the tenant
+        (packer-plugin-azure builder/azure/common/client/config.go, FindTenantID).
+        """
+        tenant = self.directory.tenant_id
+        if not authorization.startswith("Bearer "):
+            response = _error(
+                401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing."
+            )
+            www = (
+                f'Bearer authorization_uri="https://login.windows.net/{tenant}", error="invalid_token", '
+                "error_description=\"The authentication failed because of missing 'Authorization' header.\""
+            )
+            return Response(response.status, response.body, {"WWW-Authenticate": www})
+        claims = self.directory.verify(authorization.removeprefix("Bearer ").strip())
+        if claims is None:
+            return _error(401, "InvalidAuthenticationToken", "The access token is invalid.")
+        audience = str(claims.get("aud", ""))
+        own = {f"https://{host}", f"https://127.0.0.1:{self.port}", f"https://localhost:{self.port}"}
+        if audience not in ARM_AUDIENCES | own:
+            return _error(
+                401,
+                "InvalidAuthenticationTokenAudience",
+                f"The access token has been obtained for wrong audience or resource '{audience}'. It should exactly "
+                "match with one of the allowed audiences 'https://management.core.windows.net/',"
+                "'https://management.core.windows.net','https://management.azure.com/','https://management.azure.com'.",
+            )
+        return None
 
     def _fault(self, method: str, path: str) -> Response | None:
         for fault in self._faults:
@@ -458,8 +601,6 @@ class FakeArm(ResourceStore):
             return self._poll_location(match.group(1), host, path)
         if match := _AUTHZ.match(path):
             return self._authorization(method, match, query, body)
-        if match := _DISK_BLOB.match(path):
-            return self._disk_blob(method, match.group(1), query)
         if method == "POST" and (match := _DISK_ACTION.match(path)):
             return self._disk_action(match.group("id"), match.group("action").lower(), host)
         match = _SUBSCRIPTION.match(path)
@@ -470,6 +611,10 @@ class FakeArm(ResourceStore):
             return _error(404, "SubscriptionNotFound", f"The subscription '{sub}' could not be found.")
         if rest.lower() == "/resourcegroups" and method == "GET":
             return self._list_groups(sub, query)
+        if rest.lower() == "/resources" and method == "GET":
+            return self._list_subscription_resources(sub, query)
+        if image := _PLATFORM_IMAGE.match(rest):
+            return self._platform_image(method, image, query)
         if provider := re.fullmatch(r"/providers/([^/]+)", rest):
             return self._provider(method, sub, provider.group(1), path)
         group = _GROUP.match(rest)
@@ -611,21 +756,41 @@ class FakeArm(ResourceStore):
                 group["properties"]["provisioningState"] = "Succeeded"
                 return
             self._groups.pop((sub.lower(), group["name"].lower()), None)
-            for key in [k for k in self._assignments if _is_under(k, prefix)]:
-                del self._assignments[key]
+            self.authz.forget_under(prefix)
             self._remove([k for k in self._resources if _is_under(k, prefix)])
 
         op = self._start_operation("DELETE", group["id"], finish)
         location = f"https://{host}/subscriptions/{sub}/operationresults/{op.id}?api-version=2025-04-01"
         return Response(202, None, {"Location": location, **self._lro_headers()})
 
+    def _remove(self, keys: list[str]) -> None:
+        """Azure deletes a resource's role assignments with it."""
+        super()._remove(keys)
+        for key in keys:
+            self.authz.forget_under(key)
+
     def _list_resources(self, sub: str, group: str, query: dict[str, list[str]]) -> Response:
+        """Resources_ListByResourceGroup (resources.json) with a tag ``$filter``."""
+        return self._resource_list(f"/subscriptions/{sub}/resourcegroups/{group}/", query)
+
+    def _list_subscription_resources(self, sub: str, query: dict[str, list[str]]) -> Response:
+        """Resources_List (resources.json) with ``resourceType eq`` or a tag ``$filter``."""
+        return self._resource_list(f"/subscriptions/{sub}/", query)
+
+    def _resource_list(self, prefix: str, query: dict[str, list[str]]) -> Response:
         terms = _filter_terms(query)
-        prefix = f"/subscriptions/{sub}/resourcegroups/{group}/".lower()
+        kind = terms.get("resourcetype", "").lower()
+        # resources.json, $filter of Resources_List and Resources_ListByResourceGroup: "When you filter by a tag name
+        # and value, the tags for each resource are not returned in the results."
+        fields = (
+            ("id", "name", "type", "location") if "tagname" in terms else ("id", "name", "type", "location", "tags")
+        )
         items = [
-            {k: r[k] for k in ("id", "name", "type", "location", "tags") if k in r}
+            {k: r[k] for k in fields if k in r}
             for key, r in sorted(self._resources.items())
-            if key.startswith(prefix) and _tags_match(r.get("tags"), terms)
+            if key.startswith(prefix.lower())
+            and (not kind or r["type"].lower() == kind)
+            and _tags_match(r.get("tags"), terms)
         ]
         return Response(200, {"value": copy.deepcopy(items)})
 
@@ -645,128 +810,116 @@ class FakeArm(ResourceStore):
             },
         )
 
-    # ---- authorization ---------------------------------------------------------------------------------
-
-    @staticmethod
-    def _role_definition_id(scope: str, guid: str) -> str:
-        sub = re.match(r"^/subscriptions/[^/]+", scope, re.IGNORECASE)
-        return f"{sub.group(0) if sub else ''}/providers/Microsoft.Authorization/roleDefinitions/{guid}"
-
-    def _assignment_body(self, scope: str, name: str, role_definition_id: str, principal_id: str) -> dict[str, Any]:
-        return {
-            "id": f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}",
-            "name": name,
-            "type": "Microsoft.Authorization/roleAssignments",
-            "properties": {
-                "scope": scope,
-                "roleDefinitionId": role_definition_id,
-                "principalId": principal_id,
-                "principalType": "ServicePrincipal",
-                "createdOn": _now(),
-            },
-        }
+    # ---- authorization (tests/fakearm/authorization.py holds Azure's rules) --------------------------------
 
     def _authorization(self, method: str, match: re.Match[str], query: dict[str, list[str]], body: Any) -> Response:
         scope, name = match.group("scope") or "/", match.group("name")
         if match.group("kind").lower() == "roledefinitions":
-            return self._role_definitions(method, scope, name, query)
+            if method != "GET":
+                return self._unhandled(method, match.group(0))
+            return Response(*self.authz.role_definitions(scope, name, query))
         if name is None:
             if method != "GET":
                 return self._unhandled(method, match.group(0))
-            return self._list_assignments(scope, query)
-        key = f"{scope}/providers/microsoft.authorization/roleassignments/{name}".lower()
-        existing = self._assignments.get(key)
+            return Response(*self.authz.list_assignments(scope, query))
         if method == "GET":
-            if existing:
-                return Response(200, copy.deepcopy(existing))
-            return _error(404, "RoleAssignmentNotFound", f"The role assignment '{name}' is not found.")
+            return Response(*self.authz.get_assignment(scope, name))
         if method == "DELETE":
-            if not existing:
-                return Response(204)
-            del self._assignments[key]
-            return Response(200, existing)
+            return Response(*self.authz.delete_assignment(scope, name))
         if method == "PUT":
-            return self._put_assignment(scope, name, body or {})
+            return Response(*self.authz.put_assignment(scope, name, body))
         return self._unhandled(method, match.group(0))
 
-    def _put_assignment(self, scope: str, name: str, body: dict[str, Any]) -> Response:
-        props = body.get("properties") or {}
-        role_id, principal = props.get("roleDefinitionId", ""), props.get("principalId", "")
-        if not _GUID.match(name):
-            return _error(400, "InvalidRoleAssignmentId", f"The role assignment ID '{name}' is not valid.")
-        if role_id.rsplit("/", 1)[-1].lower() not in {g.lower() for g in ROLE_DEFINITIONS.values()}:
-            return _error(
-                400,
-                "RoleDefinitionDoesNotExist",
-                f"The specified role definition with ID '{role_id}' does not exist.",
-            )
-        if problem := self._check_scope(scope):
-            return problem
-        for other in self._assignments.values():
-            p = other["properties"]
-            if (
-                p["scope"].lower() == scope.lower()
-                and p["principalId"].lower() == principal.lower()
-                and p["roleDefinitionId"].rsplit("/", 1)[-1].lower() == role_id.rsplit("/", 1)[-1].lower()
-            ):
-                return _error(409, "RoleAssignmentExists", "The role assignment already exists.")
-        record = self._assignment_body(scope, name, role_id, principal)
-        if props.get("principalType"):
-            record["properties"]["principalType"] = props["principalType"]
-        self._assignments[record["id"].lower()] = record
-        return Response(201, copy.deepcopy(record))
-
-    def _check_scope(self, scope: str) -> Response | None:
+    def _scope_answer(self, scope: str) -> tuple[int, Any] | None:
         """Assignments need their scope to exist: subscription, group or resource."""
         match = re.match(r"^/subscriptions/([^/]+)(?:/resourcegroups/([^/]+))?(/providers/.*)?$", scope, re.IGNORECASE)
         if not match:
             return None
         sub, group, resource = match.groups()
         if sub.lower() not in self.subscriptions:
-            return _error(404, "SubscriptionNotFound", f"The subscription '{sub}' could not be found.")
+            return 404, _error(404, "SubscriptionNotFound", f"The subscription '{sub}' could not be found.").body
         if group and (sub.lower(), group.lower()) not in self._groups:
-            return _error(404, "ResourceGroupNotFound", f"Resource group '{group}' could not be found.")
-        if resource and scope.lower() not in self._resources:
-            return _error(404, "ResourceNotFound", f"The resource '{scope}' was not found.")
+            return 404, _error(404, "ResourceGroupNotFound", f"Resource group '{group}' could not be found.").body
+        if resource and scope.lower().rstrip("/") not in self._resources:
+            return 404, _error(404, "ResourceNotFound", f"The resource '{scope}' was not found.").body
         return None
 
-    def _list_assignments(self, scope: str, query: dict[str, list[str]]) -> Response:
-        """As ARM: assignments at, above and (without ``atScope()``) below the scope."""
-        terms = _filter_terms(query)
-        scope_l = scope.lower().rstrip("/") or "/"
-        items = []
-        for record in self._assignments.values():
-            assigned = record["properties"]["scope"].lower()
-            related = _is_under(scope_l, assigned) or ("atscope" not in terms and _is_under(assigned, scope_l))
-            principal = terms.get("principalid")
-            if related and (principal is None or principal.lower() == record["properties"]["principalId"].lower()):
-                items.append(copy.deepcopy(record))
-        return Response(200, {"value": items})
+    # ---- a GitHub Actions OIDC token service ------------------------------------------------------------------
 
-    def _role_definitions(self, method: str, scope: str, name: str | None, query: dict[str, list[str]]) -> Response:
+    def github_oidc(self, subject: str) -> tuple[str, str]:
+        """(ACTIONS_ID_TOKEN_REQUEST_URL, ACTIONS_ID_TOKEN_REQUEST_TOKEN) of a job whose ID tokens have ``subject``."""
+        job, request_token = uuid.uuid4().hex, uuid.uuid4().hex
+        with self._lock:
+            self._github_jobs[job] = (request_token, subject)
+        return f"{self.base_url}/_github/idtoken/{job}?api-version=2.0", request_token
+
+    def _github_id_token(self, job: str, authorization: str, query: dict[str, list[str]]) -> Response:
+        """GitHub's ID token request: bearer ACTIONS_ID_TOKEN_REQUEST_TOKEN, ``audience`` parameter; the answer is
+        ``{"value": "<JWT>"}`` with issuer https://token.actions.githubusercontent.com (GitHub docs, "About security
+        hardening with OpenID Connect"; actions/toolkit packages/core/src/oidc-utils.ts reads ``value``)."""
+        request_token, subject = self._github_jobs.get(job, ("", ""))
+        if not request_token or authorization.split(" ", 1)[-1] != request_token:
+            return Response(401, {"message": "Bad credentials"})
+        now = int(time.time())
+        claims = {
+            "iss": GITHUB_ISSUER,
+            "sub": subject,
+            "aud": query.get("audience", ["https://github.com"])[0],
+            "iat": now,
+            "exp": now + 300,
+        }
+        return Response(200, {"value": jwt(claims, key=b"github")})
+
+    # ---- the platform image catalogue (Compute VirtualMachineImages_List / _Get) ------------------------
+
+    def _platform_image(self, method: str, match: re.Match[str], query: dict[str, list[str]]) -> Response:
+        """virtualMachineImage.json in azure-rest-api-specs (ComputeRP): List answers a bare JSON array of
+        ``{name, location, id}`` (``$orderby=name desc``, ``$top``); Get answers the version with
+        ``properties.osDiskImage.operatingSystem`` and ``properties.hyperVGeneration``."""
         if method != "GET":
-            return self._unhandled(method, f"{scope}/providers/Microsoft.Authorization/roleDefinitions")
-        wanted = _filter_terms(query).get("rolename")
-        items = [
-            {
-                "id": self._role_definition_id(scope, guid),
-                "name": guid,
-                "type": "Microsoft.Authorization/roleDefinitions",
-                "properties": {
-                    "roleName": role,
-                    "type": "BuiltInRole",
-                    "assignableScopes": ["/"],
-                    "permissions": [{"actions": ["*"] if role != "Reader" else ["*/read"]}],
-                },
-            }
-            for role, guid in ROLE_DEFINITIONS.items()
-            if (name is None or name.lower() == guid) and (wanted is None or wanted.lower() == role.lower())
-        ]
-        if name is not None:
-            if items:
-                return Response(200, items[0])
-            return _error(404, "RoleDefinitionDoesNotExist", f"The role definition '{name}' does not exist.")
-        return Response(200, {"value": items})
+            return self._unhandled(method, match.group(0))
+        key = tuple(match.group(k).lower() for k in ("location", "publisher", "offer", "sku"))
+        versions = {v: body for (*k, v), body in self._platform_images.items() if tuple(k) == key}
+        if match.group("version") is None:
+            names = sorted(versions, key=_version_key, reverse=True)
+            if query.get("$top"):
+                names = names[: int(query["$top"][0])]
+            return Response(200, [{"name": versions[n]["name"], "location": versions[n]["location"]} for n in names])
+        body = versions.get(match.group("version").lower())
+        if body is None:
+            return _error(404, "ImageVersionDeprecated" if versions else "NotFound", "Artifact: VMImage was not found.")
+        return Response(200, copy.deepcopy(body))
+
+
+GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
+
+
+def _openid_configuration(host: str, tenant: str) -> dict[str, str]:
+    """The tenant's OpenID Connect metadata, which MSAL reads before it asks for a token (its tenant discovery)."""
+    base = f"https://{host}/{tenant}"
+    return {
+        "issuer": f"https://login.microsoftonline.com/{tenant}/v2.0",
+        "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+        "token_endpoint": f"{base}/oauth2/v2.0/token",
+        "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
+        "jwks_uri": f"https://{host}/{tenant}/discovery/v2.0/keys",
+        "tenant_region_scope": "NA",
+    }
+
+
+def _instance_discovery(host: str, query: dict[str, list[str]]) -> dict[str, Any]:
+    """Entra's instance discovery, which MSAL calls to learn a host's aliases (msal authority.py)."""
+    endpoint = query.get("authorization_endpoint", [f"https://{host}/common/oauth2/v2.0/authorize"])[0]
+    tenant = urlsplit(endpoint).path.strip("/").split("/")[0] or "common"
+    return {
+        "tenant_discovery_endpoint": f"https://{host}/{tenant}/v2.0/.well-known/openid-configuration",
+        "api-version": "1.1",
+        "metadata": [{"preferred_network": host, "preferred_cache": host, "aliases": [host]}],
+    }
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) if part.isdigit() else -1 for part in version.split("."))
 
 
 class _Server(ThreadingHTTPServer):
@@ -804,16 +957,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
-        try:
-            body = json.loads(raw) if raw.strip() else None
-        except ValueError:
-            response = _error(
-                400, "InvalidRequestContent", "The request content was invalid and could not be deserialized."
-            )
-        else:
-            host = self.headers.get("Host") or f"127.0.0.1:{self.server.server_address[1]}"
-            authorization = self.headers.get("Authorization") or ""
-            response = self.server.fake.handle(self.command, self.path, body, host, authorization)
+        response = self.server.fake.handle(self.command, self.path, raw, dict(self.headers.items()))
         raw_body = isinstance(response.body, bytes)
         data = response.body if raw_body else json.dumps(response.body).encode() if response.body is not None else b""
         self.send_response(response.status)

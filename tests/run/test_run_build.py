@@ -74,35 +74,6 @@ def test_packer_gets_the_staging_group_cli_auth_and_the_work_dir(run_env: RunEnv
     assert "[00:00:0" in err  # live output with the elapsed time
 
 
-def test_env_auth_passes_the_secret_only_through_the_environment(run_env: RunEnv, stub_credential) -> None:
-    from aibpack.commands.options import compile_options
-    from aibpack.run import RunOptions
-
-    template = run_env.template()
-    options = RunOptions(
-        template=template,
-        compile=compile_options(
-            name=None, params=(), parameter_files=(), placeholders=(), strict=False, provisioners=(), build_name=None
-        ),
-        work_dir=run_env.tmp / "w",
-        auth="env",
-        credential=stub_credential,
-        environ={
-            **__import__("os").environ,
-            "AZURE_CLIENT_ID": "app-id",
-            "AZURE_TENANT_ID": "tenant-id",
-            "AZURE_CLIENT_SECRET": "s3cr3t-value",
-        },
-    )
-    report = aibpack.run.run(options, on_line=lambda line: None)
-    assert report.status == "Succeeded", report.error
-    build = run_env.builds()[0]
-    assert "PKR_VAR_client_secret" in build["env"]
-    assert "s3cr3t-value" not in " ".join(build["argv"])
-    assert "client_id=app-id" in build["argv"] and "tenant_id=tenant-id" in build["argv"]
-    assert "s3cr3t-value" not in (run_env.tmp / "w" / "packer.log").read_text()
-
-
 def test_intermediate_image_goes_to_the_staging_group_and_is_deleted(run_env: RunEnv) -> None:
     run_env.fake.add_gallery_image(DEST_GROUP, "gal", "ubuntu", LOCATION)
     template = run_env.template(

@@ -85,3 +85,18 @@ def test_parse_age(text: str, expected: dt.timedelta | None) -> None:
 def test_parse_age_rejects_garbage() -> None:
     with pytest.raises(AibpackError):
         parse_age("soon")
+
+
+def test_a_group_of_unknown_age_is_listed_and_deleted_only_when_asked(run_env: RunEnv) -> None:
+    _seed(run_env)
+    run_env.fake.add_group("IT_rg_golden_undated", tags={"createdBy": "aibpack", "aibpackCreatedAt": "last tuesday"})
+    listed = run(["cleanup", "--auth", "cli"])
+    assert listed.code == 0, listed.err
+    assert "found: IT_rg_golden_undated (westus, age unknown, ?)" in listed.err
+    assert "deleting them also needs --include-unknown-age" in listed.err
+    kept = run(["cleanup", "--auth", "cli", "--yes"])
+    assert "deleted: IT_rg_golden_old" in kept.err and "found: IT_rg_golden_undated" in kept.err
+    assert "IT_rg_golden_undated" in run_env.fake.resource_groups()
+    removed = run(["cleanup", "--auth", "cli", "--yes", "--include-unknown-age"])
+    assert removed.code == 0 and "deleted: IT_rg_golden_undated" in removed.err
+    assert "IT_rg_golden_undated" not in run_env.fake.resource_groups()

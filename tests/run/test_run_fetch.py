@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import http.server
 import json
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from fakearm import FakeArm
+from fakearm.fixtures import FAKE_USER, StubCredential, token_claims
+from fakearm.proxy import tunnel_proxy
 from support.cli import run
 from support.run_env import FileServer, RunEnv
 
@@ -135,3 +142,111 @@ def test_checksum_case_insensitive(tmp_path: Path, file_server: FileServer) -> N
     url, digest = file_server.add("c.sh", b"abc")
     staged = stage_remote_files([RemoteFile(url, digest.upper(), ("p",))], tmp_path, FAST)
     assert hashlib.sha256(staged[url].read_bytes()).hexdigest() == digest
+
+
+class _Truncating(http.server.BaseHTTPRequestHandler):
+    """Says Content-Length 100, sends 50 bytes and hangs up, ``server.truncations`` times; then sends all 100."""
+
+    def do_GET(self) -> None:
+        body = b"x" * 100
+        self.send_response(200)
+        self.send_header("Content-Length", "100")
+        self.end_headers()
+        if self.server.truncations > 0:  # type: ignore[attr-defined]
+            self.server.truncations -= 1  # type: ignore[attr-defined]
+            self.wfile.write(body[:50])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def truncating() -> Iterator[Any]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Truncating)
+    server.truncations = 0  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_truncated_body_is_never_a_file(tmp_path: Path, truncating: Any) -> None:
+    url = f"http://127.0.0.1:{truncating.server_address[1]}/setup.sh"
+    truncating.truncations = 99
+    with pytest.raises(BuildFailed, match="after 3 attempts") as info:
+        stage_remote_files([RemoteFile(url, "", ("properties", "customize", 0, "scriptUri"))], tmp_path, FAST)
+    assert "50" in str(info.value) or "IncompleteRead" in str(info.value)
+    assert list((tmp_path / "files").iterdir()) == []
+    truncating.truncations = 1  # one short body, then the whole file
+    staged = stage_remote_files([RemoteFile(url, "", ("p",))], tmp_path / "again", FAST)
+    assert staged[url].read_bytes() == b"x" * 100
+
+
+@pytest.fixture
+def blob_proxy(fake_arm: FakeArm, fake_arm_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Blob hosts (public and sovereign suffixes) reached through HTTPS_PROXY; the CA only in REQUESTS_CA_BUNDLE."""
+    with tunnel_proxy(fake_arm.port) as proxy:
+        monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{proxy.server_address[1]}")
+        yield proxy
+
+
+def test_downloads_honour_https_proxy_and_requests_ca_bundle(
+    fake_arm: FakeArm, blob_proxy: Any, tmp_path: Path
+) -> None:
+    fake_arm.add_group("rg-scripts")
+    fake_arm.add_blob("rg-scripts", "scripts01", "public", "setup.sh", b"echo hi\n", public_access="Blob")
+    url = "https://scripts01.blob.core.windows.net/public/setup.sh"
+    staged = stage_remote_files([RemoteFile(url, hashlib.sha256(b"echo hi\n").hexdigest(), ("p",))], tmp_path, FAST)
+    assert staged[url].read_bytes() == b"echo hi\n"
+    assert blob_proxy.targets == ["scripts01.blob.core.windows.net:443"]
+
+
+@pytest.mark.parametrize("suffix", ["core.windows.net", "core.chinacloudapi.cn", "core.usgovcloudapi.net"])
+def test_a_private_blob_is_read_with_the_runs_credential(
+    fake_arm: FakeArm, blob_proxy: Any, tmp_path: Path, suffix: str
+) -> None:
+    from aibpack.azure.credentials import make_credential
+
+    fake_arm.add_group("rg-scripts")
+    account = fake_arm.add_blob("rg-scripts", "scripts01", "private", "setup.sh", b"echo private\n")
+    url = f"https://scripts01.blob.{suffix}/private/setup.sh"
+    remote = RemoteFile(url, hashlib.sha256(b"echo private\n").hexdigest(), ("properties", "customize", 0, "scriptUri"))
+    credential = make_credential("cli", credential=StubCredential())
+    with pytest.raises(BuildFailed) as info:
+        stage_remote_files([remote], tmp_path, FAST, credential=credential)
+    assert "needs Storage Blob Data Reader on storage account scripts01" in str(info.value)
+    assert "properties.customize[0].scriptUri" in str(info.value)
+    fake_arm.add_role_assignment(account, "Storage Blob Data Reader", FAKE_USER)
+    staged = stage_remote_files([remote], tmp_path, FAST, credential=credential)
+    assert staged[url].read_bytes() == b"echo private\n"
+    storage_reads = [r for r in fake_arm.request_log if r.host.startswith("scripts01.blob.") and r.token]
+    assert storage_reads and token_claims(storage_reads[-1].token)["aud"] == "https://storage.azure.com"
+
+
+def test_without_a_credential_a_refused_blob_stays_refused(fake_arm: FakeArm, blob_proxy: Any, tmp_path: Path) -> None:
+    fake_arm.add_group("rg-scripts")
+    fake_arm.add_blob("rg-scripts", "scripts01", "private", "setup.sh", b"x")
+    with pytest.raises(BuildFailed, match="HTTP 404"):
+        stage_remote_files(
+            [RemoteFile("https://scripts01.blob.core.windows.net/private/setup.sh", "", ("p",))], tmp_path, FAST
+        )
+
+
+def test_run_reads_a_private_script_as_the_signed_in_user(run_env: RunEnv, blob_proxy: Any) -> None:
+    run_env.fake.add_group("rg-scripts")
+    content = b"#!/bin/sh\necho from private storage\n"
+    account = run_env.fake.add_blob("rg-scripts", "scripts01", "private", "setup.sh", content)
+    run_env.fake.add_role_assignment(account, "Storage Blob Data Reader", FAKE_USER)
+    url = "https://scripts01.blob.core.windows.net/private/setup.sh"
+    template = run_env.template(
+        customize=[{"type": "Shell", "scriptUri": url, "sha256Checksum": hashlib.sha256(content).hexdigest()}]
+    )
+    result = run(["run", str(template), "--auth", "cli", "--work-dir", str(run_env.tmp / "w")])
+    assert result.code == 0, result.err
+    assert [p.read_bytes() for p in (run_env.tmp / "w" / "files").iterdir()] == [content]
