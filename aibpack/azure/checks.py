@@ -28,14 +28,17 @@ class DistributeTarget:
     resource_id: str
 
 
-def check_targets(ctx: AzureContext, targets: Iterable[DistributeTarget], build: ImageFacts | None = None) -> None:
+def check_targets(
+    ctx: AzureContext, targets: Iterable[DistributeTarget], build: ImageFacts | None = None
+) -> list[ImageFacts]:
     """Destination groups exist, gallery image definitions exist and can hold the ``build`` image (its OS, a
-    generalized state, its Hyper-V generation), explicit gallery versions do not yet.
+    generalized state, its Hyper-V generation), explicit gallery versions do not yet. Returns the definitions' facts.
 
     Raises ``BuildFailed`` (exit 1) naming the first target that fails, in template order.
     """
     from azure.core.exceptions import AzureError
 
+    definitions: list[ImageFacts] = []
     groups: dict[tuple[str, str], bool] = {}
     for target in targets:
         if target.kind == "VHD":
@@ -53,20 +56,23 @@ def check_targets(ctx: AzureContext, targets: Iterable[DistributeTarget], build:
                     path=target.path,
                 )
             if target.kind == "SharedImage":
-                _check_gallery_target(ctx.for_subscription(parsed.subscription), parsed, target, build)
+                in_sub = ctx.for_subscription(parsed.subscription)
+                definitions.append(_check_gallery_target(in_sub, parsed, target, build))
         except AzureError as exc:
             raise BuildFailed(f"could not check {target.resource_id}: {describe_error(exc)}", path=target.path) from exc
+    return definitions
 
 
 def _unfit(definition: ImageFacts, build: ImageFacts) -> str | None:
     """Why a definition cannot hold this build's image: a version takes its definition's OS type, state and
     Hyper-V generation (azure-compute-docs shared-image-galleries.md, "Image definitions"), and aibpack's image is
-    generalized (the last step deprovisions it, as AIB does: waagent or Sysprep)."""
+    generalized (the last step deprovisions it, as AIB does: waagent or Sysprep). A generation guessed from a SKU's
+    name refuses nothing."""
     if definition.os_type.lower() != build.os_type.lower():
         return f"is for {definition.os_type} images, and this build makes a {build.os_type} image"
     if definition.os_state and definition.os_state.lower() != "generalized":
         return f"is {definition.os_state}, and this build makes a generalized image (AIB and aibpack deprovision it)"
-    if definition.generation.upper() != build.generation.upper():
+    if not build.guessed and definition.generation.upper() != build.generation.upper():
         return (
             f"is Hyper-V generation {definition.generation}, and the source image is {build.generation} (the "
             "image keeps its source's generation)"
@@ -90,7 +96,7 @@ def _parse(target: DistributeTarget) -> ResourceId:
 
 def _check_gallery_target(
     ctx: AzureContext, parsed: ResourceId, target: DistributeTarget, build: ImageFacts | None
-) -> None:
+) -> ImageFacts:
     from azure.core.exceptions import ResourceNotFoundError
 
     group, (gallery, image, *version) = parsed.resource_group, parsed.names
@@ -105,11 +111,11 @@ def _check_gallery_target(
     if build is not None and (problem := _unfit(facts, build)):
         raise BuildFailed(f"gallery image definition {gallery}/{image} {problem}", path=target.path)
     if not version:
-        return
+        return facts
     try:
         ctx.compute.gallery_image_versions.get(group, gallery, image, version[0])
     except ResourceNotFoundError:
-        return
+        return facts
     raise BuildFailed(
         f"gallery image version {gallery}/{image}/{version[0]} already exists "
         "(pick a new version, or give the image definition ID to let versioning choose one)",

@@ -35,6 +35,7 @@ class ImageFacts:
     generation: str  # V1 | V2
     os_state: str = "Generalized"  # Generalized | Specialized
     location: str = ""
+    guessed: bool = False  # from the image's names, not from Azure: its generation is only a guess
 
 
 def _enum(value: Any, default: str) -> str:

@@ -18,8 +18,10 @@ if TYPE_CHECKING:
 
 @click.group("permissions")
 def permissions_group() -> None:
-    """Check or grant the roles a build needs (Contributor on destinations and staging, Reader on the source,
-    Managed Identity Operator on the build VM's identities, data roles on storage)."""
+    """Check or grant the roles a build needs (Contributor on destinations and staging, Reader on the source).
+
+    Also Managed Identity Operator on the build VM's identities and data roles on storage scripts and VHDs.
+    """
 
 
 def _assignee_options(func: Callable[..., Any]) -> Callable[..., Any]:

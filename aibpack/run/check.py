@@ -7,7 +7,7 @@ source image as Azure describes it, and every distribution target: all read-only
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -117,7 +117,7 @@ def preflight_stage(options: RunOptions, compiled: Compiled, credential: Credent
         try:
             facts = source_facts(ctx, template.properties.source, template.location)
         except NotListed as exc:  # Packer resolves the image itself; compile's reading of its names stands
-            facts = ImageFacts(compiled.plan.os_type, generation(template, options.compile.target))
+            facts = ImageFacts(compiled.plan.os_type, generation(template, options.compile.target), guessed=True)
             notes.append(f"{exc.message}: went by the image's names ({facts.os_type}, {facts.generation})")
         given = options.compile.target.os
         if given and given.lower() != facts.os_type.lower():
@@ -130,7 +130,13 @@ def preflight_stage(options: RunOptions, compiled: Compiled, credential: Credent
                 "the source image is specialized; AIB and aibpack build from generalized images",
                 path=("properties", "source"),
             )
-        check_targets(ctx, distribute_targets(compiled), facts)
+        definitions = check_targets(ctx, distribute_targets(compiled), facts)
+        if facts.guessed and (held := {d.generation.upper() for d in definitions}) and len(held) == 1:
+            # The gallery definitions are Azure's word; a version must match its definition's generation.
+            held_generation = held.pop()
+            if held_generation != facts.generation.upper():
+                notes.append(f"the gallery image definitions are {held_generation}: building a {held_generation} VM")
+                facts = replace(facts, generation=held_generation)
     except AibpackError as exc:
         raise exc.located(options.template) from None
     target = BuildTarget(os=_os(facts.os_type), generation=_generation(facts.generation), plugin_v2=plugin_v2(version))

@@ -132,3 +132,16 @@ def test_a_platform_image_the_catalogue_does_not_list_goes_by_its_names(run_env:
     listed = "Canonical:ubuntu-hpc:2204-gen2:latest could not be found in location westus"
     assert f"warning: {listed}: went by the image's names (Linux, V2)" in err
     assert source((run_env.tmp / "w" / "golden.pkr.hcl").read_text())["vm_size"] == '"Standard_D2ds_v4"'
+
+
+def test_an_unlisted_source_builds_the_generation_its_gallery_definition_holds(run_env: RunEnv) -> None:
+    gallery_image = run_env.fake.add_gallery_image(DEST_GROUP, "gal", "hpc", LOCATION, generation="V2")
+    src = {"type": "PlatformImage", "publisher": "Canonical", "offer": "ubuntu-hpc", "sku": "2204", "version": "1.0"}
+    template = run_env.template(
+        source=src, distribute=[{"type": "SharedImage", "galleryImageId": gallery_image, "runOutputName": "sig"}]
+    )
+    code, err = _run(run_env, template)
+    assert code == 0, err
+    assert "went by the image's names (Linux, V1)" in err  # "2204" alone names no generation
+    assert "the gallery image definitions are V2: building a V2 VM" in err
+    assert source((run_env.tmp / "w" / "golden.pkr.hcl").read_text())["vm_size"] == '"Standard_D2ds_v4"'
