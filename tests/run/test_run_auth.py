@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import re
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -177,6 +178,22 @@ def test_packer_1_6_6_signs_in_with_the_cli_only_without_subscription(
     assert _vars(build)["subscription_id"] == "" and build["subscription"] == run_env.sub
     assert "client_cert_password" not in _vars(build) and "PKR_VAR_oidc_request_token" not in build["env"]
     assert "oidc_request_url" not in (run_env.tmp / "w" / "golden.pkr.hcl").read_text()
+
+
+def test_real_packer_1_6_6_accepts_what_a_run_for_it_passes(
+    run_env: RunEnv, no_ambient_identity: None, monkeypatch: pytest.MonkeyPatch, packer_bin: str
+) -> None:
+    """The file and -var values aibpack gives Packer 1.6.6 pass Debian's real Packer 1.6.6 `packer validate`."""
+    installed = subprocess.run([packer_bin, "version"], capture_output=True, text=True, check=True).stdout
+    if not installed.startswith("Packer v1.6."):
+        pytest.skip(f"the packer on PATH is {installed.strip()}, not 1.6")
+    monkeypatch.setenv("FAKE_PACKER_VERSION", installed.split("v", 1)[1].strip())
+    code, out, _ = _run(run_env, "--auth", "cli")
+    assert code == 0, out
+    args = [f"-var={name}={value}" for name, value in _vars(run_env.builds()[0]).items()]
+    hcl = run_env.tmp / "w" / "golden.pkr.hcl"
+    checked = subprocess.run([packer_bin, "validate", *args, str(hcl)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
 def test_packer_1_6_6_with_another_cli_subscription_stops_before_anything_exists(
