@@ -17,6 +17,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from aibpack.errors import BuildFailed
 
+# Blob endpoints are https://ACCOUNT.blob.SUFFIX: the public cloud's suffix (azure-docs storage/common/
+# storage-account-overview.md, "Standard endpoints"), Azure China's and Azure Government's (azure-docs
+# china/resources-developer-guide.md and azure-government/compare-azure-government-global-azure.md).
 STORAGE_SUFFIXES = ("core.windows.net", "core.chinacloudapi.cn", "core.usgovcloudapi.net")
 # Account names: 3 to 24 lower-case letters and digits (azure-docs azure-resource-manager/management/
 # resource-name-rules.md, Microsoft.Storage/storageAccounts).
