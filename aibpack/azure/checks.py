@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from aibpack.errors import AibpackError, BuildFailed
 from aibpack.model.resource_id import ResourceId, parse_id
+from aibpack.plan.capture import Definition
 
 from .clients import AzureContext, describe_error
 
@@ -27,14 +28,16 @@ class DistributeTarget:
     resource_id: str
 
 
-def check_targets(ctx: AzureContext, targets: Iterable[DistributeTarget]) -> None:
+def check_targets(ctx: AzureContext, targets: Iterable[DistributeTarget]) -> dict[DistributeTarget, Definition]:
     """Destination groups exist, gallery image definitions exist, explicit gallery versions do not yet.
 
+    Returns what each SharedImage target's definition demands (its security type and Hyper-V generation).
     Raises ``BuildFailed`` (exit 1) naming the first target that fails, in template order.
     """
     from azure.core.exceptions import AzureError
 
     groups: dict[tuple[str, str], bool] = {}
+    definitions: dict[DistributeTarget, Definition] = {}
     for target in targets:
         if target.kind == "VHD":
             continue
@@ -51,9 +54,10 @@ def check_targets(ctx: AzureContext, targets: Iterable[DistributeTarget]) -> Non
                     path=target.path,
                 )
             if target.kind == "SharedImage":
-                _check_gallery_target(ctx.for_subscription(parsed.subscription), parsed, target)
+                definitions[target] = _check_gallery_target(ctx.for_subscription(parsed.subscription), parsed, target)
         except AzureError as exc:
             raise BuildFailed(f"could not check {target.resource_id}: {describe_error(exc)}", path=target.path) from exc
+    return definitions
 
 
 def _parse(target: DistributeTarget) -> ResourceId:
@@ -70,26 +74,41 @@ def _parse(target: DistributeTarget) -> ResourceId:
     return parsed
 
 
-def _check_gallery_target(ctx: AzureContext, parsed: ResourceId, target: DistributeTarget) -> None:
+def _check_gallery_target(ctx: AzureContext, parsed: ResourceId, target: DistributeTarget) -> Definition:
     from azure.core.exceptions import ResourceNotFoundError
 
     group, (gallery, image, *version) = parsed.resource_group, parsed.names
     try:
-        ctx.compute.gallery_images.get(group, gallery, image)
+        found = ctx.compute.gallery_images.get(group, gallery, image)
     except ResourceNotFoundError:
         raise BuildFailed(
             f"gallery image definition {gallery}/{image} not found in resource group {group} "
             "(create it first: az sig image-definition create)",
             path=target.path,
         ) from None
+    definition = _definition(found)
     if not version:
-        return
+        return definition
     try:
         ctx.compute.gallery_image_versions.get(group, gallery, image, version[0])
     except ResourceNotFoundError:
-        return
+        return definition
     raise BuildFailed(
         f"gallery image version {gallery}/{image}/{version[0]} already exists "
         "(pick a new version, or give the image definition ID to let versioning choose one)",
         path=target.path,
+    )
+
+
+def _definition(image: Any) -> Definition:
+    """The definition's ``SecurityType`` feature and ``hyperVGeneration`` (GalleryImageProperties.features, a
+    list of name/value pairs: azure-rest-api-specs compute GalleryRP ``GalleryImageFeature``)."""
+    security = next(
+        (str(f.value or "") for f in image.features or [] if str(f.name or "").lower() == "securitytype"), ""
+    )
+    generation = image.hyper_v_generation
+    return Definition(
+        security_type=security,
+        hyper_v_generation=str(getattr(generation, "value", generation) or ""),
+        location=str(image.location or ""),
     )

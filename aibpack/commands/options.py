@@ -18,6 +18,7 @@ from aibpack.errors import AibpackError
 
 if TYPE_CHECKING:
     from aibpack.pipeline import CompileOptions
+    from aibpack.plan.capture import SecurityType
 
 AUTH_CHOICES = ("default", "cli", "env", "msi")
 # What bare ``--packer`` stands for: the usual lookup (AIBPACK_PACKER, else packer on PATH).
@@ -115,6 +116,18 @@ def provisioner_options(func: Callable[..., Any]) -> Callable[..., Any]:
     )
 
 
+def security_type_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--security-type``: compile a Trusted Launch or Confidential VM build without asking Azure."""
+    from aibpack.plan.capture import SECURITY_TYPES  # only the commands that compile take it
+
+    return click.option(
+        "--security-type",
+        type=click.Choice(SECURITY_TYPES),
+        help="Build a Trusted Launch or Confidential VM and publish it straight to the first gallery target "
+        "(aibpack run reads this from the gallery image definition).",
+    )(func)
+
+
 def packer_option(help_text: str) -> Callable[..., Any]:
     """``--packer [PATH]``, one meaning wherever it is: the packer binary, bare for AIBPACK_PACKER or PATH."""
     return click.option(
@@ -185,6 +198,7 @@ def compile_options(
     location: str | None = None,
     subscription_id: str | None = None,
     assume_context: bool = False,
+    security_type: SecurityType | None = None,
 ) -> CompileOptions:
     from aibpack.load import LoadOptions
     from aibpack.pipeline import CompileOptions
@@ -203,4 +217,6 @@ def compile_options(
         location=location,
         assume_context=assume_context,
     )
-    return CompileOptions(load=load, strict=strict, provisioners=tuple(provisioners), build=build_name)
+    return CompileOptions(
+        load=load, strict=strict, provisioners=tuple(provisioners), build=build_name, security_type=security_type
+    )

@@ -56,5 +56,15 @@ class VhdTarget(_Target):
     uri: str | None = None
 
 
+def first_version(versioning: Versioning | None) -> str:
+    """The version ``versioning: Latest`` starts at when the definition has none (within ``major`` if given):
+    ``<major>.0.0``, ``1.0.0`` with no major, ``0.0.1`` for major 0 (image-builder-json.md, "versioning": "With
+    major set to 0, the Latest scheme generates version 0.1.3" from 0.1.2; a version is never 0.0.0)."""
+    major = versioning.major if isinstance(versioning, LatestVersioning) else -1
+    if major > 0:
+        return f"{major}.0.0"
+    return "0.0.1" if major == 0 else "1.0.0"
+
+
 # Tagged by ``type`` where it is used: ``Annotated[Distributor, tagged_by("type")]``.
 Distributor = ManagedImageTarget | SharedImageTarget | VhdTarget

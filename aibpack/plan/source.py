@@ -6,10 +6,12 @@ import re
 
 from aibpack.errors import Diagnostics
 from aibpack.model.customize import PowerShellStep, WindowsRestartStep, WindowsUpdateStep
+from aibpack.model.distribute import SharedImageTarget
 from aibpack.model.resource_id import parse_resource_id
 from aibpack.model.source import ManagedImageSource, PlatformImageSource, SharedImageVersionSource
 from aibpack.model.template import ImageTemplate
 from aibpack.plan.build import Attribute, Block, Expr, OsType
+from aibpack.plan.capture import Capture
 
 DEFAULT_VM_SIZE = "Standard_D1_v2"
 DEFAULT_VM_SIZE_GEN2 = "Standard_D2ds_v4"
@@ -41,13 +43,25 @@ def os_type(template: ImageTemplate) -> OsType:
     return "Linux"
 
 
-def vm_size(template: ImageTemplate, os: OsType, diagnostics: Diagnostics) -> str:
-    """AIB's default size by generation, and a warning for Windows on fewer than 2 vCPUs."""
+def vm_size(template: ImageTemplate, os: OsType, capture: Capture, diagnostics: Diagnostics) -> str:
+    """AIB's default size by generation, and a warning for Windows on fewer than 2 vCPUs.
+
+    AIB builds Gen2 images on Standard_D2ds_v4 (azure-compute-docs image-builder-overview.md, "Costs"); a Gen2
+    gallery definition or a Trusted Launch build is Gen2 too, and Trusted Launch does not run on the Dv2 series
+    of the Gen1 default (azure-compute-docs trusted-launch.md, "Virtual machines sizes").
+    """
     size = template.properties.vm_profile.vm_size
     if not size:
         source = template.properties.source
         gen2 = isinstance(source, PlatformImageSource) and re.search(r"gen2|-g2\b|g2$", source.sku.lower())
+        gen2 = gen2 or capture.hyper_v_generation.upper() == "V2" or capture.security_type is not None
         size = DEFAULT_VM_SIZE_GEN2 if gen2 else DEFAULT_VM_SIZE
+        if capture.security_type == "ConfidentialVM":
+            diagnostics.warn(
+                f"a Confidential VM needs a confidential size (azure-compute-docs confidential-vm-overview.md), "
+                f"not {size}: set vmProfile.vmSize",
+                ("properties", "vmProfile"),
+            )
     cpus = re.match(r"^(?:Standard|Basic)_[A-Za-z]+?(\d+)", size)
     if os == "Windows" and cpus and int(cpus.group(1)) < 2:
         diagnostics.warn(
@@ -58,7 +72,13 @@ def vm_size(template: ImageTemplate, os: OsType, diagnostics: Diagnostics) -> st
 
 
 def source_block(
-    name: str, template: ImageTemplate, os: OsType, diagnostics: Diagnostics, *, os_disk_snapshot: bool
+    name: str,
+    template: ImageTemplate,
+    os: OsType,
+    capture: Capture,
+    diagnostics: Diagnostics,
+    *,
+    os_disk_snapshot: bool,
 ) -> Block:
     """``os_disk_snapshot``: Packer also leaves a snapshot of the OS disk, named by ``run`` (empty: none)."""
     props = template.properties
@@ -72,12 +92,13 @@ def source_block(
         Attribute("location", Expr("var.location")),
         Attribute("build_resource_group_name", Expr("var.build_resource_group_name")),
         Attribute("os_type", os),
-        Attribute("vm_size", vm_size(template, os, diagnostics)),
+        Attribute("vm_size", vm_size(template, os, capture, diagnostics)),
     ]
     blocks: list[Block] = []
     source_attrs, source_blocks = _source_image(template)
     attrs += source_attrs
     blocks += source_blocks
+    attrs += _security(capture)
     profile = props.vm_profile
     if profile.os_disk_size_gb > 0:
         attrs.append(Attribute("os_disk_size_gb", profile.os_disk_size_gb))
@@ -86,19 +107,86 @@ def source_block(
     if profile.user_assigned_identities:
         attrs.append(Attribute("user_assigned_managed_identities", list(profile.user_assigned_identities)))
     attrs += _network(template, diagnostics)
-    attrs += [
-        Attribute("managed_image_name", Expr("var.managed_image_name")),
-        Attribute("managed_image_resource_group_name", Expr("var.managed_image_resource_group_name")),
-    ]
-    if os_disk_snapshot:
-        # Made only when the name is not empty (packer-plugin-azure step_snapshot_os_disk.go, ``enable``).
-        attrs.append(Attribute("managed_image_os_disk_snapshot_name", Expr("var.managed_image_os_disk_snapshot_name")))
-    attrs += [
-        Attribute("azure_tags", Expr("var.run_tags")),
-    ]
+    if capture.gallery_target is None:
+        attrs += [
+            Attribute("managed_image_name", Expr("var.managed_image_name")),
+            Attribute("managed_image_resource_group_name", Expr("var.managed_image_resource_group_name")),
+        ]
+        if os_disk_snapshot:
+            # Made only when the name is not empty (packer-plugin-azure step_snapshot_os_disk.go, ``enable``).
+            attrs.append(
+                Attribute("managed_image_os_disk_snapshot_name", Expr("var.managed_image_os_disk_snapshot_name"))
+            )
+    else:
+        target = props.distribute[capture.gallery_target]
+        assert isinstance(target, SharedImageTarget)
+        if target.exclude_from_latest:
+            attrs.append(Attribute("shared_gallery_image_version_exclude_from_latest", True))
+        blocks.append(_gallery_destination(template, target, capture, diagnostics))
+    attrs.append(Attribute("azure_tags", Expr("var.run_tags")))
     attrs += _communicator(os)
     blocks += _tag_blocks(template)
     return Block("source", ("azure-arm", name), tuple(attrs), tuple(blocks))
+
+
+def _security(capture: Capture) -> list[Attribute]:
+    """A Trusted Launch or Confidential build VM; the plugin's comments (config.go ``SecureBootEnabled``,
+    ``VTpmEnabled``): "For Trusted Launch or Confidential VMs, Secure Boot must be enabled", "vTPM must be
+    enabled"."""
+    if capture.security_type is None:
+        return []
+    return [
+        Attribute("security_type", capture.security_type),
+        Attribute("secure_boot_enabled", True),
+        Attribute("vtpm_enabled", True),
+    ]
+
+
+def _gallery_destination(
+    template: ImageTemplate, target: SharedImageTarget, capture: Capture, diagnostics: Diagnostics
+) -> Block:
+    """``shared_image_gallery_destination``: Packer publishes the build VM as this target's version.
+
+    One ``target_region`` block per region (plugin v2.0.3; config.go: "At a minimum their must be one target
+    region entry for the primary build region", so the build's location is added when the target lacks it).
+    The plugin takes one storage account type for the whole version (``storage_account_type``).
+    """
+    rid = parse_resource_id(target.gallery_image_id.split("/versions/")[0], "Microsoft.Compute/galleries/images")
+    gallery, image = rid.names
+    regions: list[tuple[str, int, str]] = []
+    if target.target_regions:
+        regions = [(r.name, r.replica_count, r.storage_account_type) for r in target.target_regions]
+    else:
+        storage = target.storage_account_type or "Standard_LRS"
+        regions = [(name, 1, storage) for name in target.replication_regions or []]
+    # The build's region first (the plugin creates the version there), then the definition's, as AIB kept it
+    # (image-builder-json.md, "Distribute: sharedImage").
+    for name in reversed([template.location, capture.gallery_region]):
+        if name and _region(name) not in {_region(n) for n, _, _ in regions}:
+            regions.insert(0, (name, 1, target.storage_account_type or "Standard_LRS"))
+    storage = regions[0][2]
+    if len({kind for _, _, kind in regions}) > 1:
+        diagnostics.warn(
+            f"the azure plugin gives a version one storage account type for all its regions: {storage} for all",
+            ("properties", "distribute", capture.gallery_target, "targetRegions"),
+        )
+    region_blocks = tuple(
+        Block("target_region", attributes=(Attribute("name", name), Attribute("replicas", replicas)))
+        for name, replicas, _ in regions
+    )
+    attrs = (
+        Attribute("subscription", rid.subscription),
+        Attribute("resource_group", rid.resource_group),
+        Attribute("gallery_name", gallery),
+        Attribute("image_name", image),
+        Attribute("image_version", Expr("var.gallery_image_version")),
+        Attribute("storage_account_type", storage),
+    )
+    return Block("shared_image_gallery_destination", attributes=attrs, blocks=region_blocks)
+
+
+def _region(name: str) -> str:
+    return name.replace(" ", "").lower()
 
 
 def _source_image(template: ImageTemplate) -> tuple[list[Attribute], list[Block]]:

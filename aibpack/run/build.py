@@ -40,21 +40,30 @@ def _hcl_map(values: Mapping[str, str]) -> str:
 
 
 def packer_variables(
-    options: RunOptions, compiled: Compiled, ctx: AzureContext, staging: StagingGroup
+    options: RunOptions, compiled: Compiled, pre: Preflight, staging: StagingGroup
 ) -> tuple[dict[str, str], dict[str, str]]:
-    """(``-var`` values, secret values for ``PKR_VAR_*``): the credential matching ``--auth``, the staging group."""
+    """(``-var`` values, secret values for ``PKR_VAR_*``): the credential matching ``--auth``, the staging group,
+    and what Packer delivers: the managed image's name and group, or the gallery version it publishes."""
     from aibpack.plan import output_image
+    from aibpack.plan.capture import packer_target
 
     environ = os.environ if options.environ is None else options.environ
+    ctx = pre.ctx
     image = output_image(compiled.template, compiled.name)
+    capture = compiled.plan.capture
+    direct = packer_target(capture, image.target_index)
     variables = {
         "subscription_id": ctx.subscription_id,
         "location": "",
         "build_resource_group_name": staging.name,
-        "managed_image_name": image.name,
-        "managed_image_resource_group_name": image.resource_group if image.target_index is not None else staging.name,
-        "run_tags": _hcl_map({**staging.resource_tags, **_direct_target_tags(compiled, image.target_index)}),
     }
+    if pre.gallery_version_id is not None:
+        variables["gallery_image_version"] = pre.gallery_version_id.rsplit("/", 1)[1]
+    else:
+        variables["managed_image_name"] = image.name
+        group = image.resource_group if image.target_index is not None else staging.name
+        variables["managed_image_resource_group_name"] = group
+    variables["run_tags"] = _hcl_map({**staging.resource_tags, **_direct_target_tags(compiled, direct)})
     snapshot = os_disk_snapshot_id(compiled, ctx, staging)
     if snapshot:
         variables[OS_DISK_SNAPSHOT] = snapshot.rsplit("/", 1)[1]
@@ -99,7 +108,7 @@ def os_disk_snapshot_id(compiled: Compiled, ctx: AzureContext, staging: StagingG
 
 
 def _direct_target_tags(compiled: Compiled, target_index: int | None) -> dict[str, str]:
-    """The artifactTags of the ManagedImage target Packer builds directly: Packer applies them at creation."""
+    """The artifactTags of the target Packer delivers itself: Packer applies them at creation (``azure_tags``)."""
     if target_index is None:
         return {}
     return dict(compiled.template.properties.distribute[target_index].artifact_tags)
@@ -116,7 +125,7 @@ def build_stage(
     from aibpack.packer.runner import build_args, init_plugins, run_packer
 
     log_path = options.work_dir / "packer.log"
-    variables, secrets = packer_variables(options, compiled, pre.ctx, staging)
+    variables, secrets = packer_variables(options, compiled, pre, staging)
     init_plugins(pre.packer, pre.version, options.work_dir, log_path=log_path)
     args = build_args(f"{compiled.name}.pkr.hcl", on_error=on_error_mode(options, compiled), variables=variables)
     return run_packer(
@@ -132,7 +141,7 @@ def build_stage(
 
 
 def built_artifact(result: PackerResult) -> Artifact | None:
-    """The azure-arm artifact Packer reported (the managed image), if any."""
+    """The azure-arm artifact Packer reported (the managed image or the gallery version), if any."""
     from aibpack.packer.machine import AZURE_ARM_BUILDER_ID
 
     for artifact in result.artifacts:

@@ -90,6 +90,7 @@ class Request(NamedTuple):
     query: str
     status: int
     token: str
+    body: Any = None
 
 
 @dataclass
@@ -190,6 +191,7 @@ class FakeArm(ResourceStore):
         self.copy_polls = copy_polls  # GETs of a CopyStart snapshot before its completionPercent reaches 100
         self.blob_store: BlobStore | None = None
         self.request_log: list[Request] = []
+        self.operations_started = 0  # long-running operations since the last clear_requests()
         self.unhandled: list[tuple[str, str]] = []
         self._lock = threading.RLock()
         self._groups: dict[tuple[str, str], dict[str, Any]] = {}
@@ -324,6 +326,7 @@ class FakeArm(ResourceStore):
     def clear_requests(self) -> None:
         with self._lock:
             self.request_log.clear()
+            self.operations_started = 0
 
     # ---- seeding and inspection ------------------------------------------------------------------------
 
@@ -352,25 +355,34 @@ class FakeArm(ResourceStore):
         return resource_id
 
     def add_gallery_image(
-        self, group: str, gallery: str, image: str, location: str = "westus", subscription: str = ""
+        self,
+        group: str,
+        gallery: str,
+        image: str,
+        location: str = "westus",
+        subscription: str = "",
+        *,
+        security_type: str | None = None,
+        hyper_v_generation: str = "V2",
     ) -> str:
-        """Create a gallery and an image definition in an existing group; returns the definition's ID."""
+        """Create a gallery and an image definition in an existing group; returns the definition's ID.
+
+        ``security_type`` becomes the definition's ``SecurityType`` feature, as ``az sig image-definition create
+        --features SecurityType=...`` sets it (azure-compute-docs trusted-launch-portal.md).
+        """
         sub = subscription or self.subscription_id
         gallery_id = f"/subscriptions/{sub}/resourceGroups/{group}/providers/Microsoft.Compute/galleries/{gallery}"
         if not self.resource(gallery_id):
             self.add_resource(gallery_id, {"location": location})
-        return self.add_resource(
-            f"{gallery_id}/images/{image}",
-            {
-                "location": location,
-                "properties": {
-                    "osType": "Linux",
-                    "osState": "Generalized",
-                    "hyperVGeneration": "V2",
-                    "identifier": {"publisher": "aibpack", "offer": gallery, "sku": image},
-                },
-            },
-        )
+        properties: dict[str, Any] = {
+            "osType": "Linux",
+            "osState": "Generalized",
+            "hyperVGeneration": hyper_v_generation,
+            "identifier": {"publisher": "aibpack", "offer": gallery, "sku": image},
+        }
+        if security_type:
+            properties["features"] = [{"name": "SecurityType", "value": security_type}]
+        return self.add_resource(f"{gallery_id}/images/{image}", {"location": location, "properties": properties})
 
     def add_role_assignment(self, scope: str, role: str, principal_id: str) -> str:
         """Assign a built-in role (by name) directly; returns the assignment's ID."""
@@ -429,7 +441,7 @@ class FakeArm(ResourceStore):
                 hook[2]()
             response = self._fault(method, path) or self._route(method, path, parse_qs(split.query), body, host)
             token = authorization.removeprefix("Bearer ").strip()
-            self.request_log.append(Request(method, path, split.query, response.status, token))
+            self.request_log.append(Request(method, path, split.query, response.status, token, copy.deepcopy(body)))
         log.debug("%s %s -> %s", method, raw_path, response.status)
         return response
 
@@ -506,6 +518,7 @@ class FakeArm(ResourceStore):
                 op.failed_region = failure.region
                 break
         self._operations[op.id] = op
+        self.operations_started += 1
         return op
 
     def _advance(self, op: _Operation) -> None:
