@@ -26,13 +26,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from aibpack.model.distribute import first_version
+from aibpack.model.distribute import first_version, version_regions
 from aibpack.model.resource_id import parse_id
 from aibpack.model.source import SEMVER, source_version
 from aibpack.progress import Task
 
 from .clients import AzureContext, AzureFailure, azure_error, enum_text, poll_with
-from .results import RegionStatus, RunOutput, TargetFailed, norm_region
+from .results import RegionStatus, RunOutput, TargetFailed
 
 if TYPE_CHECKING:
     from aibpack.model.distribute import SharedImageTarget
@@ -40,9 +40,6 @@ if TYPE_CHECKING:
 
 # Versions a concurrent run may take between our choice and our PUT; after that many, the target fails.
 LATEST_ATTEMPTS = 5
-# The regions aibpack adds (the source's, the definition's) get AIB's default replica count: "Omit to use the
-# default (1)" (Azure/azure-rest-api-specs imagebuilder.json 2025-10-01, TargetRegion.replicaCount).
-ADDED_REGION_REPLICAS = 1
 
 
 @dataclass(frozen=True)
@@ -231,25 +228,11 @@ def target_regions(target: SharedImageTarget, source_region: str, home: str) -> 
     """The target's regions, plus the source's region (Azure's rule) and the definition's (AIB's), shallow aside."""
     from azure.mgmt.compute.models import TargetRegion
 
-    storage = target.storage_account_type or "Standard_LRS"
-    regions: list[Any] = []
-    if target.target_regions:
-        for r in target.target_regions:
-            regions.append(
-                TargetRegion(
-                    name=r.name, regional_replica_count=r.replica_count, storage_account_type=r.storage_account_type
-                )
-            )
-    else:
-        for name in target.replication_regions or []:
-            regions.append(TargetRegion(name=name, regional_replica_count=1, storage_account_type=storage))
     added = [source_region] if is_shallow(target) else [source_region, home]
-    for name in reversed(added):
-        if norm_region(name) not in {norm_region(r.name) for r in regions}:
-            regions.insert(
-                0, TargetRegion(name=name, regional_replica_count=ADDED_REGION_REPLICAS, storage_account_type=storage)
-            )
-    return regions
+    return [
+        TargetRegion(name=r.name, regional_replica_count=r.replicas, storage_account_type=r.storage_account_type)
+        for r in version_regions(target, added)
+    ]
 
 
 def _regions(version: Any) -> list[RegionStatus]:

@@ -6,7 +6,7 @@ import re
 
 from aibpack.errors import Diagnostics
 from aibpack.model.customize import PowerShellStep, WindowsRestartStep, WindowsUpdateStep
-from aibpack.model.distribute import SharedImageTarget
+from aibpack.model.distribute import SharedImageTarget, version_regions
 from aibpack.model.resource_id import parse_resource_id
 from aibpack.model.source import ManagedImageSource, PlatformImageSource, SharedImageVersionSource
 from aibpack.model.template import ImageTemplate
@@ -153,26 +153,17 @@ def _gallery_destination(
     """
     rid = parse_resource_id(target.gallery_image_id.split("/versions/")[0], "Microsoft.Compute/galleries/images")
     gallery, image = rid.names
-    regions: list[tuple[str, int, str]] = []
-    if target.target_regions:
-        regions = [(r.name, r.replica_count, r.storage_account_type) for r in target.target_regions]
-    else:
-        storage = target.storage_account_type or "Standard_LRS"
-        regions = [(name, 1, storage) for name in target.replication_regions or []]
-    # The build's region first (the plugin creates the version there), then the definition's, as AIB kept it
-    # (image-builder-json.md, "Distribute: sharedImage").
-    for name in reversed([template.location, capture.gallery_region]):
-        if name and _region(name) not in {_region(n) for n, _, _ in regions}:
-            regions.insert(0, (name, 1, target.storage_account_type or "Standard_LRS"))
-    storage = regions[0][2]
-    if len({kind for _, _, kind in regions}) > 1:
+    # The build's region first: the plugin creates the version there (step_publish_to_shared_image_gallery.go).
+    regions = version_regions(target, [template.location, capture.gallery_region])
+    storage = regions[0].storage_account_type
+    if len({r.storage_account_type for r in regions}) > 1:
         diagnostics.warn(
             f"the azure plugin gives a version one storage account type for all its regions: {storage} for all",
             ("properties", "distribute", capture.gallery_target, "targetRegions"),
         )
     region_blocks = tuple(
-        Block("target_region", attributes=(Attribute("name", name), Attribute("replicas", replicas)))
-        for name, replicas, _ in regions
+        Block("target_region", attributes=(Attribute("name", r.name), Attribute("replicas", r.replicas)))
+        for r in regions
     )
     attrs = (
         Attribute("subscription", rid.subscription),
@@ -183,10 +174,6 @@ def _gallery_destination(
         Attribute("storage_account_type", storage),
     )
     return Block("shared_image_gallery_destination", attributes=attrs, blocks=region_blocks)
-
-
-def _region(name: str) -> str:
-    return name.replace(" ", "").lower()
 
 
 def _source_image(template: ImageTemplate) -> tuple[list[Attribute], list[Block]]:
