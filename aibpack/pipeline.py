@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from aibpack.errors import AibpackError, Diagnostics
+from aibpack.errors import AibpackError, Diagnostics, format_path
 from aibpack.load import LoadOptions, load_template
 from aibpack.model import ImageTemplate, parse_template
 from aibpack.plan import RESERVED_VARIABLES, BuildPlan, PlanOptions, build_plan
 from aibpack.plan.build import Attribute, Expr, RawBlock, Variable
+from aibpack.plan.capture import Capture, SecurityType, compile_capture
 from aibpack.plan.source import BuildTarget
 from aibpack.render import render
 from aibpack.render.hcl import safe_identifier
@@ -24,6 +25,8 @@ class CompileOptions:
     build: str | None = None
     staged: Mapping[str, Path] = field(default_factory=dict)
     target: BuildTarget = field(default_factory=BuildTarget)
+    security_type: SecurityType | None = None  # compile --security-type
+    capture: Capture | None = None  # what run decided from Azure; wins over security_type
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,7 @@ class Compiled:
     template: ImageTemplate
     plan: BuildPlan
     hcl: str
+    warnings: tuple[str, ...] = ()  # the compile's warnings, as Diagnostics formats them
 
 
 def compile_file(path: Path, output_dir: Path, options: CompileOptions, diagnostics: Diagnostics) -> Compiled:
@@ -65,10 +69,13 @@ def _compile(path: Path, output_dir: Path, options: CompileOptions, diagnostics:
         target=options.target,
     )
     try:
-        plan = build_plan(template, plan_options, diagnostics)
+        capture = options.capture or compile_capture(template, options.security_type)
+        plan = build_plan(template, replace(plan_options, capture=capture), diagnostics)
     except AibpackError as exc:
         raise exc.located(path, loaded.resource_path) from None
-    return Compiled(name=name, file=path, template=template, plan=plan, hcl=render(plan))
+    return Compiled(
+        name=name, file=path, template=template, plan=plan, hcl=render(plan), warnings=tuple(diagnostics.warnings)
+    )
 
 
 @dataclass(frozen=True)
@@ -103,3 +110,16 @@ def _preserved(options: CompileOptions, output_dir: Path, name: str, diagnostics
         ]
         locals_ += [Attribute(local.name, Expr(local.expression)) for local in kept.locals]
     return _Preserved(tuple(blocks), tuple(variables), tuple(locals_))
+
+
+def portability_warnings(compiled: Compiled) -> list[str]:
+    """``warning:`` lines for what the template asks of Packer that Packer 1.6.6 lacks (a WindowsUpdate step).
+
+    Printed once per template; the template is valid, so ``--strict`` does not make them errors.
+    """
+    return [
+        f"warning: {compiled.file}: {format_path(need.path)}: {need}; Packer 1.6.6 cannot build this file "
+        "(packer-plugins.pkr.hcl declares the plugin for packer init)"
+        for need in compiled.plan.modern_only
+        if need.path
+    ]

@@ -30,16 +30,17 @@ class DistributeTarget:
 
 def check_targets(
     ctx: AzureContext, targets: Iterable[DistributeTarget], build: ImageFacts | None = None
-) -> list[ImageFacts]:
+) -> dict[DistributeTarget, ImageFacts]:
     """Destination groups exist, gallery image definitions exist and can hold the ``build`` image (its OS, a
-    generalized state, its Hyper-V generation), explicit gallery versions do not yet. Returns the definitions' facts.
+    generalized state, its Hyper-V generation), explicit gallery versions do not yet.
 
+    Returns each SharedImage target's definition as Azure describes it (with its security type and region).
     Raises ``BuildFailed`` (exit 1) naming the first target that fails, in template order.
     """
     from azure.core.exceptions import AzureError
 
-    definitions: list[ImageFacts] = []
     groups: dict[tuple[str, str], bool] = {}
+    definitions: dict[DistributeTarget, ImageFacts] = {}
     for target in targets:
         if target.kind == "VHD":
             continue
@@ -57,7 +58,7 @@ def check_targets(
                 )
             if target.kind == "SharedImage":
                 in_sub = ctx.for_subscription(parsed.subscription)
-                definitions.append(_check_gallery_target(in_sub, parsed, target, build))
+                definitions[target] = _check_gallery_target(in_sub, parsed, target, build)
         except AzureError as exc:
             raise BuildFailed(f"could not check {target.resource_id}: {describe_error(exc)}", path=target.path) from exc
     return definitions

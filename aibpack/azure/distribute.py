@@ -26,7 +26,7 @@ from aibpack.model.resource_id import parse_id
 from aibpack.progress import Progress, Task
 
 from .clients import AzureContext, azure_error
-from .gallery import Source, is_shallow, publish
+from .gallery import Source, is_shallow, publish, read_published
 from .images import Place, copy_image, tag_in_place
 from .results import Built, RunOutput, TargetFailed, norm_region
 from .vhd import SharedAccess, export_vhd
@@ -104,8 +104,12 @@ def distribute_all(
     tagged_by_packer: bool = False,
     keep_failed: bool = False,
     from_first_version: bool = True,
+    published_target: int | None = None,
 ) -> list[RunOutput]:
     """Deliver ``built`` to every target of ``template``; results in template order.
+
+    With ``published_target``, ``built`` is the gallery version Packer published straight from the build VM as
+    that target: it is only read back, and is the first version the other gallery targets are made from.
 
     ``run`` names intermediates; ``work`` is where they go (the staging group), else each target's own group.
     ``tagged_by_packer``: the image Packer built already carries its target's tags. ``keep_failed``: leave a failed
@@ -117,14 +121,17 @@ def distribute_all(
         return []
     progress = progress or Progress.silent()
     ctx.compute  # noqa: B018 - create the shared client before the threads do (cached_property is not locked)
-    galleries = _GalleryOrder(built, [t for t in targets if t.type == "SharedImage"], from_first_version)
+    published = targets[published_target] if published_target is not None else None
+    galleries = _GalleryOrder(built, [t for t in targets if t.type == "SharedImage"], from_first_version, published)
     vhds = sum(1 for t in targets if t.type == "VHD")
     access = SharedAccess(ctx, built.os_snapshot_id, vhds) if vhds and built.os_snapshot_id else None
     jobs: list[Callable[[], RunOutput]] = []
     tasks = [progress.task(target.run_output_name) for target in targets]
     for target, task in zip(targets, tasks, strict=True):
         tags = {**run_tags, **target.artifact_tags}
-        if target.type == "SharedImage":
+        if target is published:
+            jobs.append(lambda t=target, k=task: read_published(ctx, t, built.image_id, k))
+        elif target.type == "SharedImage":
             jobs.append(
                 lambda t=target, g=tags, k=task: galleries.publish(
                     t, lambda source: publish(ctx, template, t, source, tags=g, task=k, keep_failed=keep_failed)
@@ -155,14 +162,26 @@ def _guarded(job: Callable[[], RunOutput], target: Any, task: Task) -> RunOutput
 
 
 class _GalleryOrder:
-    """Which source each gallery target gets, and when: the managed image feeds one version at a time."""
+    """Which source each gallery target gets, and when: the managed image feeds one version at a time.
 
-    def __init__(self, built: Built, targets: list[SharedImageTarget], from_first_version: bool) -> None:
+    ``published``: the target whose version Packer published, which ``built`` then is; it is the first version.
+    """
+
+    def __init__(
+        self,
+        built: Built,
+        targets: list[SharedImageTarget],
+        from_first_version: bool,
+        published: SharedImageTarget | None = None,
+    ) -> None:
         self.image = Source(built.image_id, built.location)
         self.image_free = threading.Lock()
         self.first = next((t for t in targets if not is_shallow(t)), None) if from_first_version else None
         self.first_done = threading.Event()
         self.first_version: Source | None = None
+        if published is not None:
+            self.first, self.first_version = published, self.image
+            self.first_done.set()
 
     def publish(self, target: SharedImageTarget, publish_from: Callable[[Source], RunOutput]) -> RunOutput:
         if target is self.first:

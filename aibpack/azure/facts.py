@@ -9,7 +9,8 @@ Compile can only guess these from names; ``run`` and ``distribute`` ask. The fie
 - managed images (image.json): ``properties.storageProfile.osDisk.osType`` and ``osState``,
   ``properties.hyperVGeneration``;
 - gallery image definitions (galleryRPCommon / gallery.json): ``properties.osType``, ``osState``,
-  ``hyperVGeneration``. A version takes its definition's.
+  ``hyperVGeneration``, and the ``SecurityType`` entry of ``features`` (a list of name/value pairs,
+  ``GalleryImageFeature``). A version takes its definition's.
 A missing ``hyperVGeneration`` means V1, Azure's default for images (image.json ``HyperVGenerationTypes``).
 """
 
@@ -36,6 +37,7 @@ class ImageFacts:
     os_state: str = "Generalized"  # Generalized | Specialized
     location: str = ""
     guessed: bool = False  # from the image's names, not from Azure: its generation is only a guess
+    security_type: str = ""  # a gallery definition's SecurityType feature (TrustedLaunch, ...); "" when none
 
 
 def _enum(value: Any, default: str) -> str:
@@ -84,8 +86,15 @@ def definition_facts(ctx: AzureContext, definition_id: str) -> ImageFacts:
     ref = parse_id(definition_id.split("/versions/")[0])
     gallery, image = ref.names
     definition = ctx.for_subscription(ref.subscription).compute.gallery_images.get(ref.resource_group, gallery, image)
+    security = next(
+        (_enum(f.value, "") for f in definition.features or [] if str(f.name or "").lower() == "securitytype"), ""
+    )
     return ImageFacts(
-        _enum(definition.os_type, "Linux"), _enum(definition.hyper_v_generation, "V1"), _enum(definition.os_state, "")
+        _enum(definition.os_type, "Linux"),
+        _enum(definition.hyper_v_generation, "V1"),
+        _enum(definition.os_state, ""),
+        str(definition.location or ""),
+        security_type=security,
     )
 
 

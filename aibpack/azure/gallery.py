@@ -22,27 +22,24 @@ Azure's rules followed here, each from its source:
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from aibpack.model.distribute import first_version, version_regions
 from aibpack.model.resource_id import parse_id
+from aibpack.model.source import SEMVER, source_version
 from aibpack.progress import Task
 
 from .clients import AzureContext, AzureFailure, azure_error, enum_text, poll_with
-from .results import RegionStatus, RunOutput, TargetFailed, norm_region
+from .results import RegionStatus, RunOutput, TargetFailed
 
 if TYPE_CHECKING:
     from aibpack.model.distribute import SharedImageTarget
     from aibpack.model.template import ImageTemplate
 
-_SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 # Versions a concurrent run may take between our choice and our PUT; after that many, the target fails.
 LATEST_ATTEMPTS = 5
-# The regions aibpack adds (the source's, the definition's) get AIB's default replica count: "Omit to use the
-# default (1)" (Azure/azure-rest-api-specs imagebuilder.json 2025-10-01, TargetRegion.replicaCount).
-ADDED_REGION_REPLICAS = 1
 
 
 @dataclass(frozen=True)
@@ -97,6 +94,56 @@ def publish(
         # refused), so a failure below is ours to clean up.
         return _wait(ctx, compute, (group, gallery, image, version), poller, out, task, keep_failed)
     raise TargetFailed(f"no free version number after {LATEST_ATTEMPTS} tries (concurrent runs)", out)
+
+
+def read_published(ctx: AzureContext, target: SharedImageTarget, version_id: str, task: Task) -> RunOutput:
+    """The version Packer published straight from the build VM as ``target``: read back, region by region.
+
+    Packer waited for its replication (step_publish_to_shared_image_gallery.go ``CreateOrUpdateThenPoll``).
+    """
+    parsed = parse_id(version_id)
+    gallery, image, version = parsed.names
+    versions = ctx.for_subscription(parsed.subscription).compute.gallery_image_versions
+    got = versions.get(parsed.resource_group, gallery, image, version, expand="ReplicationStatus")
+    out = RunOutput(target.run_output_name, "SharedImage", artifact_id=version_id, regions=_regions(got))
+    state = enum_text(got.provisioning_state)
+    if state != "Succeeded":
+        raise TargetFailed(f"gallery image version {version}, published by Packer, is {state}", out)
+    out.provisioning_state = "Succeeded"
+    task.finish(f"{version} published: " + ", ".join(f"{r.name} {r.replication_state}" for r in out.regions))
+    return out
+
+
+def discard_unfinished(ctx: AzureContext, version_id: str) -> bool:
+    """Delete the version Packer was publishing when the build failed, unless it ended Succeeded; True if deleted.
+
+    The plugin leaves a version whose publishing failed (its step's Cleanup does nothing:
+    step_publish_to_shared_image_gallery.go); a failed version aibpack made is deleted, so is this one.
+    """
+    from azure.core.exceptions import ResourceNotFoundError
+
+    parsed = parse_id(version_id)
+    gallery, image, version = parsed.names
+    versions = ctx.for_subscription(parsed.subscription).compute.gallery_image_versions
+    try:
+        got = versions.get(parsed.resource_group, gallery, image, version)
+    except ResourceNotFoundError:
+        return False
+    if enum_text(got.provisioning_state) == "Succeeded":
+        return False
+    versions.begin_delete(parsed.resource_group, gallery, image, version).result()
+    return True
+
+
+def choose_version(ctx: AzureContext, template: ImageTemplate, target: SharedImageTarget) -> str:
+    """The version ``target`` gets: explicit in its ID, the source's (versioning Source), else the next Latest."""
+    parsed = parse_id(target.gallery_image_id)
+    group, (gallery, image, *explicit) = parsed.resource_group, parsed.names
+    if explicit:
+        return explicit[0]
+    if by_source(target):
+        return _source_version(template)
+    return next_latest(ctx.for_subscription(parsed.subscription).compute, group, gallery, image, target)
 
 
 def _wait(
@@ -181,25 +228,11 @@ def target_regions(target: SharedImageTarget, source_region: str, home: str) -> 
     """The target's regions, plus the source's region (Azure's rule) and the definition's (AIB's), shallow aside."""
     from azure.mgmt.compute.models import TargetRegion
 
-    storage = target.storage_account_type or "Standard_LRS"
-    regions: list[Any] = []
-    if target.target_regions:
-        for r in target.target_regions:
-            regions.append(
-                TargetRegion(
-                    name=r.name, regional_replica_count=r.replica_count, storage_account_type=r.storage_account_type
-                )
-            )
-    else:
-        for name in target.replication_regions or []:
-            regions.append(TargetRegion(name=name, regional_replica_count=1, storage_account_type=storage))
     added = [source_region] if is_shallow(target) else [source_region, home]
-    for name in reversed(added):
-        if norm_region(name) not in {norm_region(r.name) for r in regions}:
-            regions.insert(
-                0, TargetRegion(name=name, regional_replica_count=ADDED_REGION_REPLICAS, storage_account_type=storage)
-            )
-    return regions
+    return [
+        TargetRegion(name=r.name, regional_replica_count=r.replicas, storage_account_type=r.storage_account_type)
+        for r in version_regions(target, added)
+    ]
 
 
 def _regions(version: Any) -> list[RegionStatus]:
@@ -221,7 +254,7 @@ def _exists(compute: Any, group: str, gallery: str, image: str, version: str) ->
 
 
 def _source_version(template: ImageTemplate) -> str:
-    version = source_version(template)
+    version = source_version(template.properties.source)
     if version is None:
         raise TargetFailed(SOURCE_VERSION_MISSING)
     return version
@@ -247,14 +280,13 @@ def _short(resource_id: str) -> str:
 def next_latest(compute: Any, group: str, gallery: str, image: str, target: SharedImageTarget) -> str:
     """Versioning Latest: the highest existing version (within ``major`` when given) with its patch plus one.
 
-    With no version yet it starts at ``<major>.0.0``, ``1.0.0`` with no major, ``0.0.1`` for major 0 (image-builder-
-    json.md, "versioning": "With major set to 0, the Latest scheme generates version 0.1.3" from 0.1.2).
+    With no version yet it starts where ``first_version`` says.
     """
     versioning = target.versioning
     major = versioning.major if versioning is not None and versioning.scheme == "Latest" else -1
     best: tuple[int, int, int] | None = None
     for existing in compute.gallery_image_versions.list_by_gallery_image(group, gallery, image):
-        match = _SEMVER.match(existing.name or "")
+        match = SEMVER.match(existing.name or "")
         if not match:
             continue
         parts = (int(match.group(1)), int(match.group(2)), int(match.group(3)))
@@ -263,26 +295,10 @@ def next_latest(compute: Any, group: str, gallery: str, image: str, target: Shar
         best = parts if best is None or parts > best else best
     if best is not None:
         return f"{best[0]}.{best[1]}.{best[2] + 1}"
-    if major > 0:
-        return f"{major}.0.0"
-    return "0.0.1" if major == 0 else "1.0.0"
+    return first_version(versioning)
 
 
 SOURCE_VERSION_MISSING = (
     "versioning Source needs a source with an x.y.z version (a SharedImageVersion, or a PlatformImage with an "
     "explicit version)"
 )
-
-
-def source_version(template: ImageTemplate) -> str | None:
-    """Versioning Source: the source image's own x.y.z version (image-builder-json.md, "versioning"), if it has one."""
-    source = template.properties.source
-    candidate = ""
-    if source.type == "SharedImageVersion":
-        candidate = source.exact_version or ""
-        if not _SEMVER.match(candidate):
-            candidate = source.image_version_id.rstrip("/").rsplit("/", 1)[-1]
-    elif source.type == "PlatformImage":
-        candidate = source.exact_version if source.version.lower() == "latest" and source.exact_version else ""
-        candidate = candidate or source.version
-    return candidate if _SEMVER.match(candidate) else None

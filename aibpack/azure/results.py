@@ -6,7 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from aibpack.model.distribute import norm_region
+
 from .clients import AzureFailure, azure_error
+
+__all__ = ["Built", "RegionStatus", "RunOutput", "TargetFailed", "norm_region"]
 
 
 @dataclass(frozen=True)
@@ -73,8 +77,3 @@ class TargetFailed(Exception):
     def from_azure(cls, exc: BaseException, output: RunOutput | None = None) -> TargetFailed:
         failure = azure_error(exc)
         return cls(failure.text, output, failure)
-
-
-def norm_region(name: str) -> str:
-    """ARM takes a region by name or display name: "West US" and "westus" are one region."""
-    return name.replace(" ", "").lower()

@@ -10,10 +10,18 @@ from pathlib import Path
 
 import click
 
-from aibpack.commands.options import compile_options, os_option, provisioner_options, template_options
+from aibpack.commands.options import (
+    compile_options,
+    os_option,
+    provisioner_options,
+    security_type_option,
+    template_options,
+)
 from aibpack.errors import EXIT_OK, EXIT_USAGE, AibpackError, Diagnostics
 from aibpack.output import write_atomic
-from aibpack.pipeline import Compiled, CompileOptions, compile_file
+from aibpack.pipeline import Compiled, CompileOptions, compile_file, portability_warnings
+from aibpack.plan.plugins import PLUGINS_FILE, Plugin
+from aibpack.render import render_plugins
 
 STDOUT = "-"
 UseCompiled = Callable[[Path, Compiled], None]
@@ -26,6 +34,7 @@ class Destination:
     stdout: bool = False
     file: Path | None = None
     directory: Path | None = None
+    with_plugins: bool = False  # -o DIR: also write DIR/packer-plugins.pkr.hcl
 
     @property
     def output_dir(self) -> Path:
@@ -59,7 +68,7 @@ def destination(output: str | None, count: int) -> Destination:
             f"-o {output}: Packer reads HCL only from a file named *.pkr.hcl; use -o {_pkr_hcl(path)} "
             f"(or -o {output}/ for a directory of that name)"
         )
-    return Destination(directory=path)
+    return Destination(directory=path, with_plugins=True)
 
 
 def _pkr_hcl(path: Path) -> Path:
@@ -88,10 +97,16 @@ def compile_each(templates: list[Path], output_dir: Path, options: CompileOption
 
 
 def compile_many(templates: list[Path], dest: Destination, options: CompileOptions) -> int:
-    """Compile each template to its file (or stdout); a bad one sets exit code 2 but the others are still written."""
+    """Compile each template to its file (or stdout); a bad one sets exit code 2 but the others are still written.
+
+    With ``-o DIR``, ``DIR/packer-plugins.pkr.hcl`` then declares every plugin the written files need.
+    """
     written: dict[Path, Path] = {}
+    plugins: dict[str, Plugin] = {}
 
     def write(template: Path, compiled: Compiled) -> None:
+        for line in portability_warnings(compiled):  # once per template: what Packer 1.6.6 cannot build
+            click.echo(line, err=True)
         if dest.stdout:
             sys.stdout.write(compiled.hcl)
             return
@@ -106,9 +121,32 @@ def compile_many(templates: list[Path], dest: Destination, options: CompileOptio
         except OSError as exc:
             raise AibpackError(f"cannot write {target}: {exc.strerror or exc}", file=template) from None
         written[target] = template
+        plugins.update((plugin.name, plugin) for plugin in compiled.plan.plugins)
         click.echo(f"{template} -> {target}", err=True)
 
-    return compile_each(templates, dest.output_dir, options, write)
+    code = compile_each(templates, dest.output_dir, options, write)
+    if dest.with_plugins and written:
+        code = max(code, _write_plugins(dest.output_dir, list(plugins.values()), len(written)))
+    return code
+
+
+def _write_plugins(directory: Path, plugins: list[Plugin], templates: int) -> int:
+    """``DIR/packer-plugins.pkr.hcl``, so that ``packer init DIR && packer build DIR`` works on modern Packer."""
+    target = directory / PLUGINS_FILE
+    try:
+        write_atomic(target, render_plugins(plugins))
+    except OSError as exc:
+        click.echo(f"error: cannot write {target}: {exc.strerror or exc}", err=True)
+        return EXIT_USAGE
+    click.echo(f"plugins for packer init -> {target}", err=True)
+    if templates > 1:
+        click.echo(
+            f"warning: {directory}: holds {templates} templates, and `packer build {directory}` builds every "
+            f"*.pkr.hcl in it together: after `packer init {directory}`, build one at a time "
+            f"(packer build {directory}/NAME.pkr.hcl), or compile each into its own folder",
+            err=True,
+        )
+    return EXIT_OK
 
 
 @click.command("compile")
@@ -117,6 +155,7 @@ def compile_many(templates: list[Path], dest: Destination, options: CompileOptio
 @template_options
 @provisioner_options
 @os_option
+@security_type_option
 def compile_command(templates: tuple[Path, ...], output: str | None, **options: object) -> None:
     """Compile image templates to Packer HCL2 (never touches the network)."""
     dest = destination(output, len(templates))

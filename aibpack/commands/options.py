@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from aibpack.azure.clients import AzureContext
     from aibpack.azure.credentials import SignedIn
     from aibpack.pipeline import CompileOptions
+    from aibpack.plan.capture import SecurityType
 
 # What bare ``--packer`` stands for: the usual lookup (AIBPACK_PACKER, else packer on PATH).
 DEFAULT_PACKER = ""
@@ -117,6 +118,18 @@ def provisioner_options(func: Callable[..., Any]) -> Callable[..., Any]:
     )
 
 
+def security_type_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--security-type``: compile a Trusted Launch or Confidential VM build without asking Azure."""
+    from aibpack.plan.capture import SECURITY_TYPES  # only the commands that compile take it
+
+    return click.option(
+        "--security-type",
+        type=click.Choice(SECURITY_TYPES),
+        help="Build a Trusted Launch or Confidential VM and publish it straight to the first gallery target "
+        "(aibpack run reads this from the gallery image definition).",
+    )(func)
+
+
 def packer_option(help_text: str) -> Callable[..., Any]:
     """``--packer [PATH]``, one meaning wherever it is: the packer binary, bare for AIBPACK_PACKER or PATH."""
     return click.option(
@@ -210,6 +223,7 @@ def compile_options(
     subscription_id: str | None = None,
     assume_context: bool = False,
     os_type: str | None = None,
+    security_type: SecurityType | None = None,
 ) -> CompileOptions:
     from aibpack.load import LoadOptions
     from aibpack.pipeline import CompileOptions
@@ -236,4 +250,5 @@ def compile_options(
         provisioners=tuple(provisioners),
         build=build_name,
         target=BuildTarget(os=given_os),  # type: ignore[arg-type]
+        security_type=security_type,
     )

@@ -17,22 +17,34 @@ from aibpack.commands.options import (
     os_option,
     packer_option,
     provisioner_options,
+    security_type_option,
     template_options,
 )
 from aibpack.errors import EXIT_FAILED, AibpackError
 from aibpack.pipeline import Compiled
 
 
-def packer_validate(hcl: str, name: str, output_dir: Path, packer: str) -> tuple[int, str]:
-    """Run ``packer validate`` on ``hcl`` as if it were ``output_dir/<name>.pkr.hcl`` (paths resolve there)."""
+def packer_validate(compiled: Compiled, output_dir: Path, packer: Path) -> tuple[int, str]:
+    """Run ``packer validate`` on the compiled file as if it were ``output_dir/<name>.pkr.hcl`` (paths resolve
+    there). A Packer that cannot run it (1.6.6 and a WindowsUpdate step, say) is refused with what it needs,
+    rather than with Packer's "Unknown provisioner type"; a modern one also gets ``packer-plugins.pkr.hcl``.
+    """
+    from aibpack.packer.runner import INIT_MIN_VERSION, packer_version, require_packer_for
+    from aibpack.plan.plugins import PLUGINS_FILE
+    from aibpack.render import render_plugins
+
+    version = packer_version(packer)
+    require_packer_for(packer, version, compiled.plan.modern_only)
     with tempfile.TemporaryDirectory(prefix="aibpack-validate-") as temp:
-        file = Path(temp) / f"{name}.pkr.hcl"
-        text = hcl.replace("${path.root}/", f"${{path.root}}/{os.path.relpath(output_dir, temp)}/")
+        file = Path(temp) / f"{compiled.name}.pkr.hcl"
+        text = compiled.hcl.replace("${path.root}/", f"${{path.root}}/{os.path.relpath(output_dir, temp)}/")
         file.write_text(text, encoding="utf-8")
+        if version >= INIT_MIN_VERSION:
+            (Path(temp) / PLUGINS_FILE).write_text(render_plugins(compiled.plan.plugins), encoding="utf-8")
         env = {**os.environ, "CHECKPOINT_DISABLE": "1"}
         try:
             result = subprocess.run(
-                [packer, "validate", file.name],
+                [str(packer), "validate", "."],
                 cwd=temp,
                 env=env,
                 capture_output=True,
@@ -51,6 +63,7 @@ def packer_validate(hcl: str, name: str, output_dir: Path, packer: str) -> tuple
 @template_options
 @provisioner_options
 @os_option
+@security_type_option
 def validate_command(
     templates: tuple[Path, ...], packer: str | None, packer_path: str | None, **options: object
 ) -> None:
@@ -64,12 +77,12 @@ def validate_command(
     if packer is not None:
         from aibpack.packer.runner import find_packer
 
-        binary = str(find_packer(packer or packer_path))
+        binary = find_packer(packer or packer_path)
     compile_opts = compile_options(**options, assume_context=True)  # type: ignore[arg-type]
 
     def check(template: Path, compiled: Compiled) -> None:
         if binary is not None:
-            code, output = packer_validate(compiled.hcl, compiled.name, Path.cwd(), binary)
+            code, output = packer_validate(compiled, Path.cwd(), binary)
             if code != 0:
                 click.echo(output, err=True)
                 raise AibpackError(f"packer validate failed (exit {code})", file=template, exit_code=EXIT_FAILED)

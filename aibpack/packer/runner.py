@@ -26,11 +26,12 @@ from typing import IO
 
 from aibpack.errors import BuildFailed
 from aibpack.packer.machine import Artifact, BuildOutput
+from aibpack.plan.plugins import MODERN_PACKER
 
 MIN_PACKER_VERSION = (1, 6, 6)  # Debian's packer, what aibpack's output is checked against
-# `packer init` and external plugins (the azure plugin v2 among them) came with Packer 1.7.0 (hashicorp/packer
-# CHANGELOG 1.7.0); before it the azure builder was bundled in Packer.
-INIT_MIN_VERSION = (1, 7, 0)
+# `packer init` and external plugins (the azure plugin v2 among them) came with Packer 1.7.0 (plan.plugins cites
+# hashicorp/packer CHANGELOG 1.7.0); before it the azure builder was bundled in Packer.
+INIT_MIN_VERSION = MODERN_PACKER
 ON_ERROR_CHOICES = ("cleanup", "abort", "run-cleanup-provisioner")
 SCRUBBED = "<sensitive>"
 
@@ -124,6 +125,22 @@ def packer_version(packer: Path, *, minimum: Version = MIN_PACKER_VERSION) -> Ve
     if version < minimum:
         raise BuildFailed(f"{packer} is Packer {_dotted(version)}; aibpack needs Packer >= {_dotted(minimum)}")
     return version
+
+
+def require_packer_for(packer: Path, version: Version, needs: Sequence[object]) -> None:
+    """Refuse a Packer older than 1.7 for a build that needs plugins it cannot install, saying what is needed.
+
+    Packer 1.6.6 would fail only mid-way ("Unknown provisioner type", "Unsupported argument"); ``needs`` are the
+    plan's reasons (``BuildPlan.modern_only``).
+    """
+    if version >= INIT_MIN_VERSION or not needs:
+        return
+    raise BuildFailed(
+        f"{packer} is Packer {_dotted(version)}, which cannot build this template: "
+        + "; ".join(str(need) for need in needs)
+        + f". Install Packer >= {_dotted(INIT_MIN_VERSION)} (HashiCorp's releases); `packer init` then installs "
+        "the plugins"
+    )
 
 
 def _dotted(version: Sequence[int]) -> str:

@@ -11,11 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aibpack.errors import Diagnostics
+from aibpack.model.customize import WindowsUpdateStep
 from aibpack.model.distribute import ManagedImageTarget, SharedImageTarget, VhdTarget
 from aibpack.model.resource_id import parse_group_id, parse_resource_id
 from aibpack.model.template import ImageTemplate
 from aibpack.plan import deprovision
 from aibpack.plan.build import Attribute, Block, BuildPlan, RawBlock, RemoteFile, Variable
+from aibpack.plan.capture import Capture, check_capture, default_gallery_version, packer_target
+from aibpack.plan.plugins import modern_only, required_plugins
 from aibpack.plan.source import SIGN_IN_FIELDS, BuildTarget, os_type, sign_in_fields, source_block
 from aibpack.plan.steps import StepContext, plan_steps
 
@@ -23,6 +26,7 @@ __all__ = [
     "OS_DISK_SNAPSHOT",
     "RESERVED_VARIABLES",
     "BuildPlan",
+    "Capture",
     "PlanOptions",
     "build_plan",
     "needs_os_disk_snapshot",
@@ -40,6 +44,7 @@ RESERVED_VARIABLES = frozenset(
         "build_resource_group_name",
         "managed_image_name",
         "managed_image_resource_group_name",
+        "gallery_image_version",
         "run_tags",
         OS_DISK_SNAPSHOT,
     }
@@ -57,6 +62,7 @@ class PlanOptions:
     extra_locals: Sequence[Attribute] = ()
     secret_values: frozenset[str] = field(default=frozenset(), repr=False)
     target: BuildTarget = field(default_factory=BuildTarget)
+    capture: Capture = field(default_factory=Capture)
 
 
 @dataclass(frozen=True)
@@ -109,6 +115,7 @@ def needs_os_disk_snapshot(template: ImageTemplate, name: str) -> bool:
 
 
 def build_plan(template: ImageTemplate, options: PlanOptions, diagnostics: Diagnostics) -> BuildPlan:
+    check_capture(template, options.capture)
     os = os_type(template, options.target, diagnostics)
     secrets = {value: f"secret_{n}" for n, value in enumerate(sorted(options.secret_values), start=1)}
     ctx = StepContext(os, options.input_file.parent, options.output_dir, options.staged, frozenset(secrets))
@@ -125,12 +132,14 @@ def build_plan(template: ImageTemplate, options: PlanOptions, diagnostics: Diagn
         *validators,
         deprovision.run_last(os),
     )
+    capture = options.capture
+    packer_delivers, run_delivers = _deliveries(template, options.name, capture)
     return BuildPlan(
         name=options.name,
         input_file=options.input_file.name,
         os_type=os,
         variables=(
-            *_variables(template, options.name, options.target),
+            *_variables(template, options.name, options.target, capture),
             *_secret_variables(secrets),
             *options.extra_variables,
         ),
@@ -140,13 +149,50 @@ def build_plan(template: ImageTemplate, options: PlanOptions, diagnostics: Diagn
             template,
             os,
             options.target,
+            capture,
             diagnostics,
             os_disk_snapshot=needs_os_disk_snapshot(template, options.name),
         ),
         provisioners=provisioners,
+        capture=capture,
+        plugins=required_plugins(provisioners),
+        modern_only=modern_only(capture, _windows_update_paths(template)),
+        packer_delivers=packer_delivers,
+        run_delivers=run_delivers,
         remote_files=tuple(_dedupe(remote)),
         secrets=secrets,
     )
+
+
+def _windows_update_paths(template: ImageTemplate) -> list[tuple[str | int, ...]]:
+    props = template.properties
+    paths: list[tuple[str | int, ...]] = [
+        ("properties", "customize", i) for i, step in enumerate(props.customize) if isinstance(step, WindowsUpdateStep)
+    ]
+    if props.validate_ is not None:
+        paths += [
+            ("properties", "validate", "inVMValidations", i)
+            for i, step in enumerate(props.validate_.in_vm_validations)
+            if isinstance(step, WindowsUpdateStep)
+        ]
+    return paths
+
+
+def _deliveries(template: ImageTemplate, name: str, capture: Capture) -> tuple[str, tuple[str, ...]]:
+    """What ``packer build`` of the file delivers itself, and the targets only ``aibpack run`` delivers."""
+    targets = template.properties.distribute
+    direct = packer_target(capture, output_image(template, name).target_index)
+
+    def describe(index: int) -> str:
+        return f"distribute[{index}] {targets[index].type} {targets[index].run_output_name}"
+
+    if capture.gallery_target is not None:
+        delivers = f"{describe(direct)} (version var.gallery_image_version, straight from the build VM)"
+    elif direct is not None:
+        delivers = f"{describe(direct)} (the managed image var.managed_image_name)"
+    else:
+        delivers = "an intermediate managed image (var.managed_image_name) that aibpack run makes the targets from"
+    return delivers, tuple(describe(i) for i in range(len(targets)) if i != direct)
 
 
 def _secret_variables(secrets: dict[str, str]) -> list[Variable]:
@@ -157,8 +203,7 @@ def _secret_variables(secrets: dict[str, str]) -> list[Variable]:
     ]
 
 
-def _variables(template: ImageTemplate, name: str, target: BuildTarget) -> list[Variable]:
-    image = output_image(template, name)
+def _variables(template: ImageTemplate, name: str, target: BuildTarget, capture: Capture) -> list[Variable]:
     defaults = {"subscription_id": _subscription(template)}
     return [
         *(
@@ -172,10 +217,29 @@ def _variables(template: ImageTemplate, name: str, target: BuildTarget) -> list[
             "",
             "Existing group to build in (aibpack run's staging group).",
         ),
-        Variable("managed_image_name", "string", image.name, "The managed image Packer creates."),
-        Variable("managed_image_resource_group_name", "string", image.resource_group, "Its resource group."),
+        *_output_variables(template, name, capture),
         Variable("run_tags", "map(string)", {}, "Tags aibpack run puts on everything Packer creates."),
         *_snapshot_variable(template, name),
+    ]
+
+
+def _output_variables(template: ImageTemplate, name: str, capture: Capture) -> list[Variable]:
+    """The managed image's name and group, or the gallery version Packer publishes."""
+    if capture.gallery_target is not None:
+        target = template.properties.distribute[capture.gallery_target]
+        assert isinstance(target, SharedImageTarget)
+        return [
+            Variable(
+                "gallery_image_version",
+                "string",
+                default_gallery_version(template, target),
+                "The gallery version Packer publishes (aibpack run picks it by the target's versioning).",
+            )
+        ]
+    image = output_image(template, name)
+    return [
+        Variable("managed_image_name", "string", image.name, "The managed image Packer creates."),
+        Variable("managed_image_resource_group_name", "string", image.resource_group, "Its resource group."),
     ]
 
 

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from aibpack.plan.capture import Capture
+    from aibpack.plan.plugins import ModernOnly, Plugin
 
 OsType = Literal["Linux", "Windows"]
 
@@ -85,6 +89,11 @@ class BuildPlan:
     locals: tuple[Attribute, ...]
     source: Block
     provisioners: tuple[Block | RawBlock, ...]
+    capture: Capture
+    plugins: tuple[Plugin, ...]
+    modern_only: tuple[ModernOnly, ...]
+    packer_delivers: str  # what `packer build` of this file leaves behind
+    run_delivers: tuple[str, ...]  # the distribution targets only `aibpack run` delivers
     remote_files: tuple[RemoteFile, ...] = field(default=())
     # secureString values → the sensitive variables that carry them; never written, never shown.
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)

@@ -8,10 +8,12 @@ from typing import Literal
 
 from aibpack.errors import AibpackError, Diagnostics
 from aibpack.model.customize import PowerShellStep, WindowsRestartStep, WindowsUpdateStep
+from aibpack.model.distribute import SharedImageTarget, version_regions
 from aibpack.model.resource_id import parse_resource_id
 from aibpack.model.source import ManagedImageSource, PlatformImageSource, SharedImageVersionSource
 from aibpack.model.template import ImageTemplate
 from aibpack.plan.build import Attribute, Block, Expr, OsType
+from aibpack.plan.capture import Capture
 
 Generation = Literal["V1", "V2"]
 # AIB's default build VM by the source's Hyper-V generation: azure-rest-api-specs imagebuilder.json
@@ -102,11 +104,24 @@ def generation(template: ImageTemplate, target: BuildTarget) -> Generation:
     return "V1"
 
 
-def vm_size(template: ImageTemplate, os: OsType, target: BuildTarget, diagnostics: Diagnostics) -> str:
-    """AIB's default size by generation, and a warning for Windows on fewer than 2 vCPUs."""
+def vm_size(
+    template: ImageTemplate, os: OsType, target: BuildTarget, capture: Capture, diagnostics: Diagnostics
+) -> str:
+    """AIB's default size by generation, and a warning for Windows on fewer than 2 vCPUs.
+
+    A Trusted Launch or Confidential build is Gen2 (azure-compute-docs trusted-launch.md), and neither runs on the
+    Dv2 series of the Gen1 default (trusted-launch.md, "Virtual machines sizes").
+    """
     size = template.properties.vm_profile.vm_size
     if not size:
-        size = DEFAULT_VM_SIZE_GEN2 if generation(template, target) == "V2" else DEFAULT_VM_SIZE
+        gen2 = generation(template, target) == "V2" or capture.security_type is not None
+        size = DEFAULT_VM_SIZE_GEN2 if gen2 else DEFAULT_VM_SIZE
+        if capture.security_type == "ConfidentialVM":
+            diagnostics.warn(
+                f"a Confidential VM needs a confidential size (azure-compute-docs confidential-vm-overview.md), "
+                f"not {size}: set vmProfile.vmSize",
+                ("properties", "vmProfile"),
+            )
     cpus = re.match(r"^(?:Standard|Basic)_[A-Za-z]+?(\d+)", size)
     if os == "Windows" and cpus and int(cpus.group(1)) < 2:
         diagnostics.warn(
@@ -157,6 +172,7 @@ def source_block(
     template: ImageTemplate,
     os: OsType,
     target: BuildTarget,
+    capture: Capture,
     diagnostics: Diagnostics,
     *,
     os_disk_snapshot: bool,
@@ -168,12 +184,13 @@ def source_block(
         Attribute("location", Expr("var.location")),
         Attribute("build_resource_group_name", Expr("var.build_resource_group_name")),
         Attribute("os_type", os),
-        Attribute("vm_size", vm_size(template, os, target, diagnostics)),
+        Attribute("vm_size", vm_size(template, os, target, capture, diagnostics)),
     ]
     blocks: list[Block] = []
     source_attrs, source_blocks = _source_image(template)
     attrs += source_attrs
     blocks += source_blocks
+    attrs += _security(capture)
     profile = props.vm_profile
     if profile.os_disk_size_gb > 0:
         attrs.append(Attribute("os_disk_size_gb", profile.os_disk_size_gb))
@@ -182,19 +199,73 @@ def source_block(
     if profile.user_assigned_identities:
         attrs.append(Attribute("user_assigned_managed_identities", list(profile.user_assigned_identities)))
     attrs += _network(template, diagnostics)
-    attrs += [
-        Attribute("managed_image_name", Expr("var.managed_image_name")),
-        Attribute("managed_image_resource_group_name", Expr("var.managed_image_resource_group_name")),
-    ]
-    if os_disk_snapshot:
-        # Made only when the name is not empty (packer-plugin-azure step_snapshot_os_disk.go, ``enable``).
-        attrs.append(Attribute("managed_image_os_disk_snapshot_name", Expr("var.managed_image_os_disk_snapshot_name")))
-    attrs += [
-        Attribute("azure_tags", Expr("var.run_tags")),
-    ]
+    if capture.gallery_target is None:
+        attrs += [
+            Attribute("managed_image_name", Expr("var.managed_image_name")),
+            Attribute("managed_image_resource_group_name", Expr("var.managed_image_resource_group_name")),
+        ]
+        if os_disk_snapshot:
+            # Made only when the name is not empty (packer-plugin-azure step_snapshot_os_disk.go, ``enable``).
+            attrs.append(
+                Attribute("managed_image_os_disk_snapshot_name", Expr("var.managed_image_os_disk_snapshot_name"))
+            )
+    else:
+        gallery = props.distribute[capture.gallery_target]
+        assert isinstance(gallery, SharedImageTarget)
+        if gallery.exclude_from_latest:
+            attrs.append(Attribute("shared_gallery_image_version_exclude_from_latest", True))
+        blocks.append(_gallery_destination(template, gallery, capture, diagnostics))
+    attrs.append(Attribute("azure_tags", Expr("var.run_tags")))
     attrs += _communicator(os)
     blocks += _tag_blocks(template)
     return Block("source", ("azure-arm", name), tuple(attrs), tuple(blocks))
+
+
+def _security(capture: Capture) -> list[Attribute]:
+    """A Trusted Launch or Confidential build VM; the plugin's comments (config.go ``SecureBootEnabled``,
+    ``VTpmEnabled``): "For Trusted Launch or Confidential VMs, Secure Boot must be enabled", "vTPM must be
+    enabled"."""
+    if capture.security_type is None:
+        return []
+    return [
+        Attribute("security_type", capture.security_type),
+        Attribute("secure_boot_enabled", True),
+        Attribute("vtpm_enabled", True),
+    ]
+
+
+def _gallery_destination(
+    template: ImageTemplate, target: SharedImageTarget, capture: Capture, diagnostics: Diagnostics
+) -> Block:
+    """``shared_image_gallery_destination``: Packer publishes the build VM as this target's version.
+
+    One ``target_region`` block per region (plugin v2.0.3; config.go: "At a minimum their must be one target
+    region entry for the primary build region", so the build's location is added when the target lacks it).
+    The plugin takes one storage account type for the whole version (``storage_account_type``).
+    """
+    rid = parse_resource_id(target.gallery_image_id.split("/versions/")[0], "Microsoft.Compute/galleries/images")
+    gallery, image = rid.names
+    # The build's region first: the plugin creates the version there (step_publish_to_shared_image_gallery.go).
+    regions = version_regions(target, [template.location, capture.gallery_region])
+    storage = regions[0].storage_account_type
+    if len({r.storage_account_type for r in regions}) > 1:
+        diagnostics.warn(
+            f"the azure plugin gives a version one storage account type for all its regions: {storage} for all",
+            ("properties", "distribute", capture.gallery_target, "targetRegions"),
+        )
+    region_blocks = tuple(
+        Block("target_region", attributes=(Attribute("name", r.name), Attribute("replicas", r.replicas)))
+        for r in regions
+    )
+    attrs = (
+        Attribute("subscription", rid.subscription),
+        Attribute("resource_group", rid.resource_group),
+        Attribute("gallery_name", gallery),
+        Attribute("image_name", image),
+        Attribute("image_version", Expr("var.gallery_image_version")),
+        Attribute("storage_account_type", storage),
+    )
+    return Block("shared_image_gallery_destination", attributes=attrs, blocks=region_blocks)
 
 
 def _source_image(template: ImageTemplate) -> tuple[list[Attribute], list[Block]]:

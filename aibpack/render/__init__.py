@@ -7,7 +7,7 @@ Rendering is pure (no I/O besides reading the templates); ``hcl.align`` makes th
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import jinja2
@@ -15,6 +15,7 @@ import jinja2
 from aibpack import __version__
 from aibpack.cache import cache_dir
 from aibpack.plan.build import Block, BuildPlan, Expr, Interpolation, RawBlock, Value
+from aibpack.plan.plugins import Plugin
 from aibpack.render import hcl
 
 # Provisioner and builder strings pass through Packer's Go-template engine too; these meta-arguments don't.
@@ -101,6 +102,10 @@ def render(plan: BuildPlan) -> str:
         .render(
             version=__version__,
             input_file=plan.input_file,
+            name=plan.name,
+            modern_only=plan.modern_only,
+            packer_delivers=plan.packer_delivers,
+            run_delivers=plan.run_delivers,
             variables=plan.variables,
             locals=plan.locals,
             source=plan.source,
@@ -109,4 +114,10 @@ def render(plan: BuildPlan) -> str:
             secrets=plan.secrets,
         )
     )
+    return hcl.align(text)
+
+
+def render_plugins(plugins: Sequence[Plugin]) -> str:
+    """``packer-plugins.pkr.hcl``: the ``required_plugins`` that ``packer init`` installs for a folder."""
+    text = _environment().get_template("plugins.pkr.hcl.j2").render(version=__version__, plugins=plugins)
     return hcl.align(text)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from aibpack.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, AibpackError
 from aibpack.progress import Progress
 from aibpack.run.build import build_stage, built_artifact, check_build, kept_for_debugging, os_disk_snapshot_id
-from aibpack.run.check import distributable, preflight_stage
+from aibpack.run.check import distributable, packer_can_build, preflight_stage
 from aibpack.run.cleanup import cleanup_stage
 from aibpack.run.compile import compile_stage
 from aibpack.run.distribute import distribute
@@ -34,7 +34,7 @@ def run(options: RunOptions, on_line: Callable[[str], None]) -> RunReport:
 
     start = time.monotonic()
     report = RunReport(template=str(options.template), work_dir=options.work_dir)
-    ctx = staging = snapshot = None
+    ctx = staging = snapshot = published = None
     keep = options.keep_staging
     progress = options.progress or Progress.silent()
     deferred: list[str] = []
@@ -50,9 +50,10 @@ def run(options: RunOptions, on_line: Callable[[str], None]) -> RunReport:
                 if staged:
                     on_line(f"fetched and verified {len(staged)} file(s) into {options.work_dir / 'files'}")
                 pre = preflight_stage(options, first, credential)
-                ctx = pre.ctx
+                ctx, published = pre.ctx, pre.gallery_version_id
                 report.notes.extend(pre.notes)
-                compiled = compile_stage(options, staged, pre.target)
+                compiled = compile_stage(options, staged, pre.target, pre.capture, shown=first)
+                packer_can_build(pre, compiled)
                 pending: list[str] = []
                 with signals_deferred(pending):  # a signal now must not lose the group being created
                     staging = staging_stage(ctx, compiled, new_run_id())
@@ -96,7 +97,15 @@ def run(options: RunOptions, on_line: Callable[[str], None]) -> RunReport:
         with signals_deferred(deferred):
             if ctx is not None and staging is not None:
                 try:
-                    cleanup_stage(ctx, staging, report, keep, os_snapshot_id=snapshot, progress=progress)
+                    cleanup_stage(
+                        ctx,
+                        staging,
+                        report,
+                        keep,
+                        os_snapshot_id=snapshot,
+                        progress=progress,
+                        published_version_id=published,
+                    )
                 except AibpackError as exc:
                     report.error = f"{report.error}; {exc}" if report.error else str(exc)
                     if report.exit_code == EXIT_OK:

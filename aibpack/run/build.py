@@ -46,19 +46,26 @@ def packer_variables(
     options: RunOptions, compiled: Compiled, pre: Preflight, staging: StagingGroup
 ) -> tuple[dict[str, str], dict[str, str]]:
     """(``-var`` values, secret values for ``PKR_VAR_*``): Packer signs in as the run did (``run.auth``), builds in
-    the staging group, and gets every secureString parameter's value as a secret."""
+    the staging group, delivers the managed image (its name and group) or the gallery version it publishes, and gets
+    every secureString parameter's value as a secret."""
     from aibpack.plan import output_image
+    from aibpack.plan.capture import packer_target
 
     environ = os.environ if options.environ is None else options.environ
     image = output_image(compiled.template, compiled.name)
+    direct = packer_target(compiled.plan.capture, image.target_index)
     variables = {
         **pre.packer_sign_in.variables,
         "location": "",
         "build_resource_group_name": staging.name,
-        "managed_image_name": image.name,
-        "managed_image_resource_group_name": image.resource_group if image.target_index is not None else staging.name,
-        "run_tags": _hcl_map({**staging.resource_tags, **_direct_target_tags(compiled, image.target_index)}),
     }
+    if pre.gallery_version_id is not None:
+        variables["gallery_image_version"] = pre.gallery_version_id.rsplit("/", 1)[1]
+    else:
+        variables["managed_image_name"] = image.name
+        group = image.resource_group if image.target_index is not None else staging.name
+        variables["managed_image_resource_group_name"] = group
+    variables["run_tags"] = _hcl_map({**staging.resource_tags, **_direct_target_tags(compiled, direct)})
     snapshot = os_disk_snapshot_id(compiled, pre.ctx, staging)
     if snapshot:
         variables[OS_DISK_SNAPSHOT] = snapshot.rsplit("/", 1)[1]
@@ -94,7 +101,7 @@ def os_disk_snapshot_id(compiled: Compiled, ctx: AzureContext, staging: StagingG
 
 
 def _direct_target_tags(compiled: Compiled, target_index: int | None) -> dict[str, str]:
-    """The artifactTags of the ManagedImage target Packer builds directly: Packer applies them at creation."""
+    """The artifactTags of the target Packer delivers itself: Packer applies them at creation (``azure_tags``)."""
     if target_index is None:
         return {}
     return dict(compiled.template.properties.distribute[target_index].artifact_tags)
@@ -127,7 +134,7 @@ def build_stage(
 
 
 def built_artifact(result: PackerResult) -> Artifact | None:
-    """The azure-arm artifact Packer reported (the managed image), if any."""
+    """The azure-arm artifact Packer reported (the managed image or the gallery version), if any."""
     from aibpack.packer.machine import AZURE_ARM_BUILDER_ID
 
     for artifact in result.artifacts:

@@ -1,7 +1,8 @@
 """Check stage (preflight): before anything exists in Azure, everything the build needs is there.
 
 Packer and its version, the credential (and how Packer signs in as the same identity), the subscription, the
-source image as Azure describes it, and every distribution target: all read-only.
+source image as Azure describes it, and every distribution target: all read-only. The gallery definitions, and this
+Packer, decide what Packer delivers.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from typing import TYPE_CHECKING, Any
 from aibpack.errors import EXIT_USAGE, AibpackError, BuildFailed
 from aibpack.pipeline import Compiled
 from aibpack.plan.build import OsType
+from aibpack.plan.capture import Capture, Definition, run_capture
 from aibpack.plan.source import BuildTarget, Generation, generation
 from aibpack.run.report import RunOptions
 
 if TYPE_CHECKING:
     from aibpack.azure.clients import AzureContext
     from aibpack.azure.credentials import Credential
+    from aibpack.azure.facts import ImageFacts
     from aibpack.run.auth import PackerSignIn
 
 
@@ -43,13 +46,16 @@ def distributable(options: RunOptions, compiled: Compiled) -> None:
 
 @dataclass(frozen=True)
 class Preflight:
-    """What the checks found: Packer and its version, who signed in (and how Packer will), the source image."""
+    """What the checks found: Packer and its version, who signed in (and how Packer will), the source image, and
+    what Packer delivers."""
 
     packer: Path
     version: tuple[int, int, int]
     ctx: AzureContext
     packer_sign_in: PackerSignIn
     target: BuildTarget
+    capture: Capture  # what Packer delivers, chosen from the gallery definitions and this Packer
+    gallery_version_id: str | None = None  # the version Packer publishes straight from the VM, if it does
     notes: tuple[str, ...] = ()
 
 
@@ -81,12 +87,13 @@ def distribute_targets(compiled: Compiled) -> list[Any]:
 
 def _version_id(compiled: Compiled, index: int) -> str:
     """A gallery target's ID; with versioning Source, the version's, so that one already there is refused now."""
-    from aibpack.azure.gallery import SOURCE_VERSION_MISSING, by_source, source_version
+    from aibpack.azure.gallery import SOURCE_VERSION_MISSING, by_source
+    from aibpack.model.source import source_version
 
     target = compiled.template.properties.distribute[index]
     if "/versions/" in target.gallery_image_id.lower() or not by_source(target):
         return target.gallery_image_id
-    version = source_version(compiled.template)
+    version = source_version(compiled.template.properties.source)
     if version is None:
         path = ("properties", "distribute", index, "versioning")
         raise AibpackError(SOURCE_VERSION_MISSING, path=path, exit_code=EXIT_USAGE)
@@ -95,11 +102,13 @@ def _version_id(compiled: Compiled, index: int) -> str:
 
 def preflight_stage(options: RunOptions, compiled: Compiled, credential: Credential) -> Preflight:
     """Packer and its version, the credential and how Packer signs in with it, the subscription, the source image
-    (its OS and generation, from Azure), the targets and whether they can hold this image: all read-only."""
+    (its OS and generation, from Azure), the targets and whether they can hold this image: all read-only.
+
+    The gallery definitions Azure reports, and this Packer, decide what Packer delivers (``plan.capture``).
+    """
     from aibpack.azure.checks import check_targets
     from aibpack.azure.clients import AzureContext, resolve_subscription
     from aibpack.azure.credentials import sign_in
-    from aibpack.azure.facts import ImageFacts, NotListed, source_facts
     from aibpack.packer.runner import find_packer, packer_version
     from aibpack.run.auth import packer_sign_in, plugin_v2
 
@@ -111,36 +120,48 @@ def preflight_stage(options: RunOptions, compiled: Compiled, credential: Credent
     identity = sign_in(ctx).identity
     assert identity is not None  # a Credential always knows, once it has given a token
     sign = packer_sign_in(identity, subscription, version, environ)
-    template = compiled.template
     notes: list[str] = []
     try:
-        try:
-            facts = source_facts(ctx, template.properties.source, template.location)
-        except NotListed as exc:  # Packer resolves the image itself; compile's reading of its names stands
-            facts = ImageFacts(compiled.plan.os_type, generation(template, options.compile.target), guessed=True)
-            notes.append(f"{exc.message}: went by the image's names ({facts.os_type}, {facts.generation})")
-        given = options.compile.target.os
-        if given and given.lower() != facts.os_type.lower():
-            raise AibpackError(
-                f"--os {given}, but Azure says the source image is {facts.os_type}", path=("properties", "source")
-            )
-        if facts.os_state.lower() == "specialized":
-            # AIB accepts only generalized sources (azure-compute-docs image-builder-json.md, "source").
-            raise BuildFailed(
-                "the source image is specialized; AIB and aibpack build from generalized images",
-                path=("properties", "source"),
-            )
-        definitions = check_targets(ctx, distribute_targets(compiled), facts)
-        if facts.guessed and (held := {d.generation.upper() for d in definitions}) and len(held) == 1:
+        facts = _source_facts(ctx, options, compiled, notes)
+        found = check_targets(ctx, distribute_targets(compiled), facts)
+        if facts.guessed and (held := {d.generation.upper() for d in found.values()}) and len(held) == 1:
             # The gallery definitions are Azure's word; a version must match its definition's generation.
             held_generation = held.pop()
             if held_generation != facts.generation.upper():
                 notes.append(f"the gallery image definitions are {held_generation}: building a {held_generation} VM")
                 facts = replace(facts, generation=held_generation)
+        definitions = {int(t.path[2]): Definition(d.security_type, d.location) for t, d in found.items()}
+        capture = run_capture(compiled.template, definitions, gallery_direct=plugin_v2(version))
+        published = _published_version_id(ctx, compiled, capture)
     except AibpackError as exc:
         raise exc.located(options.template) from None
     target = BuildTarget(os=_os(facts.os_type), generation=_generation(facts.generation), plugin_v2=plugin_v2(version))
-    return Preflight(packer, version, ctx, sign, target, tuple(notes))
+    return Preflight(packer, version, ctx, sign, target, capture, published, tuple(notes))
+
+
+def _source_facts(ctx: AzureContext, options: RunOptions, compiled: Compiled, notes: list[str]) -> ImageFacts:
+    """The source image's OS, generation and state, as Azure says (or by its names, with a note, when the region's
+    catalogue does not list it); refuses an ``--os`` Azure contradicts and a specialized source."""
+    from aibpack.azure.facts import ImageFacts, NotListed, source_facts
+
+    template = compiled.template
+    try:
+        facts = source_facts(ctx, template.properties.source, template.location)
+    except NotListed as exc:  # Packer resolves the image itself; compile's reading of its names stands
+        facts = ImageFacts(compiled.plan.os_type, generation(template, options.compile.target), guessed=True)
+        notes.append(f"{exc.message}: went by the image's names ({facts.os_type}, {facts.generation})")
+    given = options.compile.target.os
+    if given and given.lower() != facts.os_type.lower():
+        raise AibpackError(
+            f"--os {given}, but Azure says the source image is {facts.os_type}", path=("properties", "source")
+        )
+    if facts.os_state.lower() == "specialized":
+        # AIB accepts only generalized sources (azure-compute-docs image-builder-json.md, "source").
+        raise BuildFailed(
+            "the source image is specialized; AIB and aibpack build from generalized images",
+            path=("properties", "source"),
+        )
+    return facts
 
 
 def _os(text: str) -> OsType:
@@ -149,3 +170,30 @@ def _os(text: str) -> OsType:
 
 def _generation(text: str) -> Generation:
     return "V2" if text.upper() == "V2" else "V1"
+
+
+def _published_version_id(ctx: AzureContext, compiled: Compiled, capture: Capture) -> str | None:
+    """The version Packer will publish: explicit, the source's, or the next Latest (read-only: Azure is asked)."""
+    from aibpack.azure.gallery import choose_version
+    from aibpack.azure.results import TargetFailed
+
+    if capture.gallery_target is None:
+        return None
+    target = compiled.template.properties.distribute[capture.gallery_target]
+    assert target.type == "SharedImage"
+    try:
+        version = choose_version(ctx, compiled.template, target)
+    except TargetFailed as exc:
+        raise BuildFailed(str(exc), path=("properties", "distribute", capture.gallery_target)) from None
+    definition = target.gallery_image_id.rstrip("/").split("/versions/")[0]
+    return f"{definition}/versions/{version}"
+
+
+def packer_can_build(pre: Preflight, compiled: Compiled) -> None:
+    """Refuse, before anything is created, a Packer too old for this build (Trusted Launch, a WindowsUpdate step)."""
+    from aibpack.packer.runner import require_packer_for
+
+    try:
+        require_packer_for(pre.packer, pre.version, compiled.plan.modern_only)
+    except AibpackError as exc:
+        raise exc.located(compiled.file) from None

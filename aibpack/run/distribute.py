@@ -35,22 +35,40 @@ def distribute(
     from aibpack.azure.distribute import Place, distribute_all
     from aibpack.azure.staging import AIBPACK_TAGS
 
+    published = compiled.plan.capture.gallery_target
+    if published is None:
+        built = built_image(ctx, artifact, os_snapshot_id)
+    else:
+        built = published_version(artifact, staging.location)
     outputs = distribute_all(
         ctx,
         compiled.template,
-        built_image(ctx, artifact, os_snapshot_id),
+        built,
         run_tags=AIBPACK_TAGS,
         run=staging.run_id[:8],
         progress=progress,
         work=Place(ctx.subscription_id, staging.name),
         tagged_by_packer=True,
         keep_failed=keep_failed,
+        published_target=published,
     )
     report.run_outputs = [output.to_dict() for output in outputs]
     failed = [o.run_output_name for o in outputs if not o.succeeded]
     if failed:
         raise BuildFailed(f"distribution failed for {', '.join(failed)} (Azure's errors below, and in runOutputs)")
     return report.run_outputs
+
+
+def published_version(artifact: Artifact, location: str) -> Built:
+    """The gallery version Packer published straight from the build VM: ``ManagedImageSharedImageGalleryId`` in
+    its artifact (artifact.go ``String()``), created in the build's location (step_publish_to_shared_image_gallery.go
+    ``Location``), which for ``run`` is the staging group's."""
+    from aibpack.azure.results import Built
+    from aibpack.packer.machine import parse_azure_artifact
+
+    details = parse_azure_artifact(artifact.string)
+    version = details.get("ManagedImageSharedImageGalleryId") or artifact.id
+    return Built(version, location, os_type=details.get("OSType", "Linux"))
 
 
 def built_image(ctx: AzureContext, artifact: Artifact, os_snapshot_id: str | None) -> Built:

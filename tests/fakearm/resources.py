@@ -157,7 +157,10 @@ class ResourceStore:
             problem = rules.check_version_update(existing, body)
         elif kind == rules.VERSIONS:
             others = [r for r in self._resources.values() if r["type"].lower() == rules.VERSIONS]
-            problem = rules.check_version_create(self._lookup, others, location, body)
+            definition = self._lookup(path.rsplit("/versions/", 1)[0])
+            problem = rules.check_version_create(self._lookup, others, location, body) or (
+                rules.check_version_security(self._lookup, definition, body)
+            )
         else:
             problem = None
         if problem:

@@ -146,7 +146,19 @@ def check_disk_or_snapshot(lookup: Lookup, full_type: str, location: str, body: 
 
 def check_image(lookup: Lookup, location: str, body: Record) -> Response | None:
     """A managed image is made from a disk or snapshot in its own region: "The Images need to be created from sources
-    in the same Azure region" (Azure/azure-cli#3809, a maintainer's answer). The wording is the fake's."""
+    in the same Azure region" (Azure/azure-cli#3809, a maintainer's answer). The wording is the fake's.
+
+    Nor is it made from a Trusted Launch (or Confidential) VM: "OperationNotAllowed: Creation of managed images are not
+    supported for virtual machine with TrustedLaunch security type." (hashicorp/packer#13189; azure-compute-docs
+    trusted-launch-portal.md: "Creation of managed images isn't supported for Trusted Launch VMs")."""
+    vm_id = ((body.get("properties") or {}).get("sourceVirtualMachine") or {}).get("id") or ""
+    security = vm_security(lookup(vm_id) if vm_id else None)
+    if security:
+        return error(
+            409,
+            "OperationNotAllowed",
+            f"Creation of managed images are not supported for virtual machine with {security} security type.",
+        )
     os_disk = ((body.get("properties") or {}).get("storageProfile") or {}).get("osDisk") or {}
     for key in ("snapshot", "managedDisk"):
         source_id = (os_disk.get(key) or {}).get("id") or ""
@@ -247,6 +259,78 @@ def check_version_create(lookup: Lookup, others: Iterable[Record], location: str
                 "galleryImageVersion.properties.storageProfile.source.id",
             )
     return None
+
+
+# A definition's SecurityType (azure-compute-docs trusted-launch-portal.md, "Deploy a Trusted Launch VM from an Azure
+# Compute Gallery image"): these images carry the VM guest state...
+GUEST_STATE = ("trustedlaunch", "confidentialvm")
+# ...these carry none ("TrustedLaunchSupported is a generic Gen2 image that does not contain the VMGS blob",
+# Azure/azure-cli#26632).
+NO_GUEST_STATE = ("trustedlaunchsupported", "trustedlaunchandconfidentialvmsupported", "confidentialvmsupported")
+
+
+def security_type(definition: Record | None) -> str:
+    """A gallery image definition's ``SecurityType`` feature ("" when it has none)."""
+    for feature in ((definition or {}).get("properties") or {}).get("features") or []:
+        if str(feature.get("name", "")).lower() == "securitytype":
+            return str(feature.get("value") or "")
+    return ""
+
+
+def vm_security(vm: Record | None) -> str:
+    """A VM's Trusted Launch or Confidential security type ("" for a standard VM or no VM)."""
+    security = (((vm or {}).get("properties") or {}).get("securityProfile") or {}).get("securityType") or ""
+    return security if security.lower() in GUEST_STATE else ""
+
+
+def check_version_security(lookup: Lookup, definition: Record | None, body: Record) -> Response | None:
+    """A version's source must suit its definition's security type.
+
+    - ``TrustedLaunch``/``ConfidentialVM``: a Trusted Launch (or Confidential) VM, its OS disk or snapshot, or such a
+      gallery version (trusted-launch-portal.md, "Trusted Launch VM images"); never a managed image, which such a VM
+      cannot even be captured to (trusted-launch-faq.md, "Is Azure Compute Gallery supported by Trusted Launch?").
+    - the ``...Supported`` types: a VHD, a managed image ("User Image") or a gallery version, never a VM (Azure's
+      InvalidParameter, quoted in hashicorp/packer-plugin-azure#304 and microsoft/STL#4682), and never a Trusted
+      Launch or Confidential VM's security data (Azure's Conflict, quoted in a public AVD image runbook: "contains
+      TrustedLaunch or ConfidentialVM security data that cannot be used in image with 'TrustedLaunchSupported'
+      security type").
+    The managed-image refusal has the shape of the VM one; its list of sources is the documentation's.
+    """
+    security = security_type(definition)
+    given = ((body.get("properties") or {}).get("storageProfile") or {}).get("source") or {}
+    source_id = given.get("id") or given.get("virtualMachineId") or ""  # as given, for the message
+    source = lookup(source_id) if source_id else None
+    kind = (source or {}).get("type", "").lower()
+    if security.lower() in GUEST_STATE:
+        if kind == IMAGES or _MANAGED_IMAGE_ID.search(source_id):
+            return _not_supported(
+                security, source_id, "Virtual Machine, Managed Disk, Snapshot and Gallery Image Version"
+            )
+        return None
+    if security.lower() not in NO_GUEST_STATE:
+        return None
+    secured = vm_security(source) or (
+        kind == VERSIONS and security_type(lookup(source_id.rsplit("/versions/", 1)[0])).lower() in GUEST_STATE
+    )
+    if secured:
+        return error(
+            409,
+            "Conflict",
+            f"The source '{source_id}' contains TrustedLaunch or ConfidentialVM security data that cannot be used in "
+            f"image with '{security}' security type. Please use either TrustedLaunch or ConfidentialVM security type.",
+        )
+    if "/providers/microsoft.compute/virtualmachines/" in source_id.lower():
+        return _not_supported(security, source_id, "Vhd Blob, User Image and Gallery Image Version")
+    return None
+
+
+def _not_supported(security: str, source_id: str, sources: str) -> Response:
+    return error(
+        400,
+        "InvalidParameter",
+        f"The security type '{security}' is not supported for the source id '{source_id}'. Currently only {sources} "
+        f"sources are supported for '{security}' images.",
+    )
 
 
 def check_version_update(existing: Record, body: Record) -> Response | None:

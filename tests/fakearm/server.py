@@ -100,6 +100,7 @@ class Request(NamedTuple):
     status: int
     token: str
     host: str = ""
+    body: Any = None  # the JSON body, when there was one
 
 
 @dataclass
@@ -193,6 +194,7 @@ class FakeArm(ResourceStore):
         self.copy_polls = copy_polls  # GETs of a CopyStart snapshot before its completionPercent reaches 100
         self.blob_store: BlobStore | None = None
         self.request_log: list[Request] = []
+        self.operations_started = 0  # long-running operations since the last clear_requests()
         self.unhandled: list[tuple[str, str]] = []
         self._lock = threading.RLock()
         self._groups: dict[tuple[str, str], dict[str, Any]] = {}
@@ -331,6 +333,7 @@ class FakeArm(ResourceStore):
     def clear_requests(self) -> None:
         with self._lock:
             self.request_log.clear()
+            self.operations_started = 0
 
     # ---- seeding and inspection ------------------------------------------------------------------------
 
@@ -369,24 +372,26 @@ class FakeArm(ResourceStore):
         os_type: str = "Linux",
         os_state: str = "Generalized",
         generation: str = "V2",
+        security_type: str | None = None,
     ) -> str:
-        """Create a gallery and an image definition in an existing group; returns the definition's ID."""
+        """Create a gallery and an image definition in an existing group; returns the definition's ID.
+
+        ``security_type`` becomes the definition's ``SecurityType`` feature, as ``az sig image-definition create
+        --features SecurityType=...`` sets it (azure-compute-docs trusted-launch-portal.md).
+        """
         sub = subscription or self.subscription_id
         gallery_id = f"/subscriptions/{sub}/resourceGroups/{group}/providers/Microsoft.Compute/galleries/{gallery}"
         if not self.resource(gallery_id):
             self.add_resource(gallery_id, {"location": location})
-        return self.add_resource(
-            f"{gallery_id}/images/{image}",
-            {
-                "location": location,
-                "properties": {
-                    "osType": os_type,
-                    "osState": os_state,
-                    "hyperVGeneration": generation,
-                    "identifier": {"publisher": "aibpack", "offer": gallery, "sku": image},
-                },
-            },
-        )
+        properties: dict[str, Any] = {
+            "osType": os_type,
+            "osState": os_state,
+            "hyperVGeneration": generation,
+            "identifier": {"publisher": "aibpack", "offer": gallery, "sku": image},
+        }
+        if security_type:
+            properties["features"] = [{"name": "SecurityType", "value": security_type}]
+        return self.add_resource(f"{gallery_id}/images/{image}", {"location": location, "properties": properties})
 
     def add_role_assignment(self, scope: str, role: str, principal_id: str) -> str:
         """Assign a built-in role (by name) directly; returns the assignment's ID."""
@@ -498,7 +503,8 @@ class FakeArm(ResourceStore):
             response = self._fault(method, path) or self._serve(
                 method, path, parse_qs(split.query), raw_body, headers, host
             )
-            self.request_log.append(Request(method, path, split.query, response.status, token, host))
+            logged = Request(method, path, split.query, response.status, token, host, _json_body(raw_body))
+            self.request_log.append(logged)
         log.debug("%s %s%s -> %s", method, host, raw_path, response.status)
         return response
 
@@ -651,6 +657,7 @@ class FakeArm(ResourceStore):
                 op.failed_region = failure.region
                 break
         self._operations[op.id] = op
+        self.operations_started += 1
         return op
 
     def _advance(self, op: _Operation) -> None:
@@ -892,6 +899,14 @@ class FakeArm(ResourceStore):
 
 
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
+
+
+def _json_body(raw: bytes) -> Any:
+    """A request's JSON body as the log keeps it (None for none, a form or bytes)."""
+    try:
+        return json.loads(raw) if raw.strip() else None
+    except ValueError:
+        return None
 
 
 def _openid_configuration(host: str, tenant: str) -> dict[str, str]:

@@ -232,3 +232,81 @@ def test_version_names(fake_arm: FakeArm, compute: Any, name: str) -> None:
     _, image = versions_setup(fake_arm)
     create = lambda: compute.gallery_image_versions.begin_create_or_update(RG, "g", "d", name, version_body(image))  # noqa: E731
     assert error_of(create)[0] == "InvalidParameter"
+
+
+# ---- security types of gallery image definitions --------------------------------------------------------------
+
+
+def _vm(fake: FakeArm, name: str, security: str | None = None) -> str:
+    profile = {"securityProfile": {"securityType": security}} if security else {}
+    return fake.add_resource(rid(fake, f"virtualMachines/{name}"), {"location": "westus", "properties": profile})
+
+
+def _from_vm(vm: str) -> dict[str, Any]:
+    body = version_body("")
+    body["properties"]["storageProfile"] = {"source": {"virtualMachineId": vm}}
+    return body
+
+
+@pytest.mark.parametrize("security", ["TrustedLaunch", "ConfidentialVM"])
+def test_a_guest_state_definition_takes_its_vm_or_version_but_no_managed_image(
+    fake_arm: FakeArm, compute: Any, security: str
+) -> None:
+    image = fake_arm.add_resource(rid(fake_arm, "images/built"), {"location": "westus"})
+    fake_arm.add_gallery_image(RG, "g", "tl", security_type=security)
+    assert compute.gallery_images.get(RG, "g", "tl").features[0].value == security
+    versions = compute.gallery_image_versions
+
+    code, message = error_of(lambda: versions.begin_create_or_update(RG, "g", "tl", "1.0.0", version_body(image)))
+    assert code == "InvalidParameter"
+    assert message.startswith(f"The security type '{security}' is not supported for the source id '{image}'.")
+
+    vm = _vm(fake_arm, "pkrvm1", security)
+    assert versions.begin_create_or_update(RG, "g", "tl", "1.0.0", _from_vm(vm)).result()
+    fake_arm.add_gallery_image(RG, "g", "tl2", security_type=security)
+    published = versions.get(RG, "g", "tl", "1.0.0").id
+    assert versions.begin_create_or_update(RG, "g", "tl2", "1.0.0", version_body(published)).result()
+    # A definition without a security type still takes the managed image.
+    fake_arm.add_gallery_image(RG, "g", "plain")
+    assert versions.begin_create_or_update(RG, "g", "plain", "1.0.0", version_body(image)).result()
+
+
+@pytest.mark.parametrize(
+    "security", ["TrustedLaunchSupported", "TrustedLaunchAndConfidentialVmSupported", "ConfidentialVMSupported"]
+)
+def test_a_supported_definition_takes_a_managed_image_but_no_vm_nor_security_data(
+    fake_arm: FakeArm, compute: Any, security: str
+) -> None:
+    image = fake_arm.add_resource(rid(fake_arm, "images/built"), {"location": "westus"})
+    fake_arm.add_gallery_image(RG, "g", "sup", security_type=security)
+    versions = compute.gallery_image_versions
+    assert versions.begin_create_or_update(RG, "g", "sup", "1.0.0", version_body(image)).result()
+
+    code, message = error_of(
+        lambda: versions.begin_create_or_update(RG, "g", "sup", "1.0.1", _from_vm(_vm(fake_arm, "plain")))
+    )
+    assert code == "InvalidParameter"
+    assert "Currently only Vhd Blob, User Image and Gallery Image Version sources are supported" in message
+
+    fake_arm.add_gallery_image(RG, "g", "tl", security_type="TrustedLaunch")
+    trusted = versions.begin_create_or_update(RG, "g", "tl", "1.0.0", _from_vm(_vm(fake_arm, "tlvm", "TrustedLaunch")))
+    code, message = error_of(
+        lambda: versions.begin_create_or_update(RG, "g", "sup", "1.0.2", version_body(trusted.result().id))
+    )
+    assert code == "Conflict"
+    assert "contains TrustedLaunch or ConfidentialVM security data" in message
+
+
+def test_a_trusted_launch_vm_cannot_be_captured_to_a_managed_image(fake_arm: FakeArm, compute: Any) -> None:
+    from azure.mgmt.compute.models import Image, SubResource
+
+    def capture(vm: str) -> Any:
+        body = Image(location="westus", source_virtual_machine=SubResource(id=vm))
+        return compute.images.begin_create_or_update(RG, "img", body).result()
+
+    code, message = error_of(lambda: capture(_vm(fake_arm, "tl", "TrustedLaunch")))
+    assert code == "OperationNotAllowed"
+    assert "not supported for virtual machine with TrustedLaunch security type" in message
+    assert capture(_vm(fake_arm, "std")).provisioning_state == "Succeeded"
+    put = [r for r in fake_arm.request_log if r.method == "PUT"][-1]
+    assert put.body["properties"]["sourceVirtualMachine"]["id"].endswith("/virtualMachines/std")

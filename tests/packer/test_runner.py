@@ -28,6 +28,8 @@ from aibpack.packer.runner import (
     packer_version,
     run_packer,
 )
+from aibpack.plan.plugins import AZURE
+from aibpack.render import render_plugins
 
 FAKES = Path(__file__).parent / "fakes"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -152,7 +154,7 @@ def test_version_too_old_or_not_packer(fake: Callable[[str], Path], monkeypatch:
 
 
 def test_no_init_for_packer_1_6(real_packer: Path, tmp_path: Path) -> None:
-    (tmp_path / "packer-plugins.pkr.hcl").write_text((REPO_ROOT / "packer-plugins.pkr.hcl").read_text())
+    (tmp_path / "packer-plugins.pkr.hcl").write_text(render_plugins([AZURE]))
     version = packer_version(real_packer)
     assert version < (1, 7, 0)
     assert not needs_init(version, tmp_path)
@@ -166,13 +168,13 @@ def test_needs_init(tmp_path: Path) -> None:
     assert not needs_init((1, 11, 2), tmp_path)  # nothing to install
     (tmp_path / "img.pkr.hcl").write_text('source "null" "x" {}\n')
     assert not needs_init((1, 11, 2), tmp_path)
-    (tmp_path / "packer-plugins.pkr.hcl").write_text((REPO_ROOT / "packer-plugins.pkr.hcl").read_text())
+    (tmp_path / "packer-plugins.pkr.hcl").write_text(render_plugins([AZURE]))
     assert needs_init((1, 7, 0), tmp_path)
     assert not needs_init((1, 6, 6), tmp_path)
 
 
 def test_init_fails_clearly(fake: Callable[[str], Path], tmp_path: Path) -> None:
-    (tmp_path / "packer-plugins.pkr.hcl").write_text((REPO_ROOT / "packer-plugins.pkr.hcl").read_text())
+    (tmp_path / "packer-plugins.pkr.hcl").write_text(render_plugins([AZURE]))
     log = tmp_path / "packer.log"
     with pytest.raises(BuildFailed, match=r"packer init .* failed \(exit 1\): Failed getting") as err:
         init_plugins(fake("packer-versioned"), (1, 11, 2), tmp_path, log_path=log)
@@ -182,7 +184,7 @@ def test_init_fails_clearly(fake: Callable[[str], Path], tmp_path: Path) -> None
 
 
 def test_init_runs(fake: Callable[[str], Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "packer-plugins.pkr.hcl").write_text((REPO_ROOT / "packer-plugins.pkr.hcl").read_text())
+    (tmp_path / "packer-plugins.pkr.hcl").write_text(render_plugins([AZURE]))
     record = tmp_path / "init-args"
     monkeypatch.setenv("FAKE_INIT_OK", "1")
     monkeypatch.setenv("FAKE_INIT_RECORD", str(record))

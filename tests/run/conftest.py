@@ -40,7 +40,6 @@ def run_env(
     log = tmp_path / "packer-calls.jsonl"
     monkeypatch.setenv("AIBPACK_PACKER", str(FAKE_PACKER))
     monkeypatch.setenv("FAKE_PACKER_LOG", str(log))
-    monkeypatch.setenv("FAKE_PACKER_LOCATION", LOCATION)
     monkeypatch.delenv("FAKE_PACKER_MODE", raising=False)
     for name in ("AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID", "AIBPACK_CLOUD"):
         monkeypatch.delenv(name, raising=False)

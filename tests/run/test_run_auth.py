@@ -23,7 +23,7 @@ from fakearm.fixtures import FAKE_USER, token_claims
 from fakearm.proxy import tunnel_proxy
 from support.certs import write_pem_certificate, write_pkcs12_certificate
 from support.cli import run
-from support.run_env import LOCATION, RunEnv
+from support.run_env import DEST_GROUP, LOCATION, RunEnv
 
 SECRET = "S3cr3t-clientValue~42"
 GITHUB = "https://token.actions.githubusercontent.com"
@@ -118,6 +118,24 @@ def test_default_picks_the_service_principal_in_the_environment(
     assert code == 0, out
     assert run_env.builds()[0]["auth"] == "ClientSecret"  # as DefaultAzureCredential did, not the az login
     assert _image_creator(run_env) == sp.object_id
+
+
+def test_a_trusted_launch_version_is_published_by_packer_as_the_service_principal(
+    run_env: RunEnv, login_proxy: Any, no_ambient_identity: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Gallery-direct meets sign-in: Packer publishes the Trusted Launch version itself, signed in as the run."""
+    sp = _secret_service_principal(run_env, monkeypatch)
+    run_env.fake.add_gallery_image(DEST_GROUP, "gal", "tl", LOCATION, security_type="TrustedLaunch")
+    gallery = {"type": "SharedImage", "galleryImageId": run_env.gallery_image_id(image="tl"), "runOutputName": "tl"}
+    code, out, outputs = _run(run_env, "--auth", "env", template=run_env.template(distribute=[gallery]))
+    assert code == 0, out
+    build = run_env.builds()[0]
+    assert build["auth"] == "ClientSecret" and build["source"]["security_type"] == "TrustedLaunch"
+    assert build["source"]["client_secret"] == "sha256:" + hashlib.sha256(SECRET.encode()).hexdigest()
+    published = [r for r in run_env.fake.request_log if r.method == "PUT" and "/versions/" in r.path]
+    assert [token_claims(r.token)["oid"] for r in published] == [sp.object_id]
+    assert outputs["packer"]["artifactId"] == published[0].path
+    _nowhere(run_env, SECRET, out)
 
 
 SECURE_ARM = {

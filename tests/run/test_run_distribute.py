@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from fakearm.resources import BlobStore
 from support.azurite import ACCOUNT, KEY, azurite, sas_uri
 from support.cli import run
@@ -64,7 +65,9 @@ def test_vhd_and_other_region_image_come_from_the_os_disk_snapshot(
     assert f"staging resource group {outputs['stagingResourceGroup']}: deleted" in err
 
 
-def test_gallery_in_another_region_than_the_build(run_env: RunEnv) -> None:
+@pytest.mark.parametrize("packer", ["1.6.6", "1.11.2"])  # from the managed image; published straight by Packer
+def test_gallery_in_another_region_than_the_build(run_env: RunEnv, packer: str) -> None:
+    run_env.monkeypatch.setenv("FAKE_PACKER_VERSION", packer)
     run_env.fake.add_group("rg-gallery", "westeurope")
     definition = run_env.fake.add_gallery_image("rg-gallery", "gal", "ubuntu", "westeurope")
     template = run_env.template(
@@ -80,6 +83,7 @@ def test_gallery_in_another_region_than_the_build(run_env: RunEnv) -> None:
 
 
 def test_a_failed_target_says_why_and_its_version_is_deleted(run_env: RunEnv) -> None:
+    run_env.monkeypatch.setenv("FAKE_PACKER_VERSION", "1.6.6")  # aibpack makes the version from the image
     run_env.fake.add_gallery_image(DEST_GROUP, "gal", "ubuntu", LOCATION)
     run_env.fake.fail_replication(r"/versions/", LOCATION)
     template = run_env.template(distribute=[run_env.gallery_target()])
@@ -97,6 +101,7 @@ def test_a_failed_target_says_why_and_its_version_is_deleted(run_env: RunEnv) ->
 
 
 def test_keep_staging_keeps_the_failed_version(run_env: RunEnv) -> None:
+    run_env.monkeypatch.setenv("FAKE_PACKER_VERSION", "1.6.6")  # aibpack makes the version from the image
     run_env.fake.add_gallery_image(DEST_GROUP, "gal", "ubuntu", LOCATION)
     run_env.fake.fail_replication(r"/versions/", LOCATION)
     template = run_env.template(distribute=[run_env.gallery_target()])

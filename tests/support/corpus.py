@@ -57,4 +57,18 @@ def compile_args(file: Path) -> list[str]:
 
 def typos(file: Path) -> dict[str, str]:
     """Misspelt property names in a corpus file (a real sample has ``aritfactTags``): compile refuses them."""
-    return dict(VALUES[file.name].get("typos", {}))
+    return dict(VALUES.get(file.name, {}).get("typos", {}))
+
+
+def without_typos(file: Path, out: Path) -> Path:
+    """The corpus file, or, when it misspells a property, a copy in ``out/fixed`` with the names fixed."""
+    fixes = typos(file)
+    if not fixes:
+        return file
+    text = file.read_text(encoding="utf-8")
+    for wrong, right in fixes.items():
+        text = text.replace(f'"{wrong}"', f'"{right}"')
+    fixed = out / "fixed" / file.name
+    fixed.parent.mkdir(parents=True, exist_ok=True)
+    fixed.write_text(text, encoding="utf-8")
+    return fixed
