@@ -158,7 +158,12 @@ SIGN_IN_FIELDS = (
         "oidc_request_token", "string", "", "GitHub Actions' OIDC request token.", sensitive=True, plugin_v2_only=True
     ),
     SignInField("tenant_id", "string", "", "Tenant of the service principal."),
-    SignInField("use_azure_cli_auth", "bool", False, "Authenticate with the Azure CLI's login."),
+    # True, so that ``packer build DIR`` after ``az login`` signs in as the user; false (and no client_*) would make
+    # the plugin fall back to the machine's managed identity (packer-plugin-azure
+    # builder/azure/common/client/config.go, FillParameters). ``aibpack run`` always sets it.
+    SignInField(
+        "use_azure_cli_auth", "bool", True, "Authenticate with the Azure CLI's login (false: client_* or MSI)."
+    ),
     SignInField("cloud_environment_name", "string", "Public", "Public, China or USGovernment."),
 )
 
