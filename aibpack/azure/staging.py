@@ -90,14 +90,16 @@ def _group_tags(template_name: str, run_id: str, extra: dict[str, str] | None) -
     }
 
 
-def create_staging_group(
-    ctx: AzureContext,
-    name: str,
-    location: str,
-    template_name: str,
-    run_id: str,
-    extra_tags: dict[str, str] | None = None,
-) -> StagingGroup:
+@dataclass(frozen=True)
+class _Purpose:
+    """What every staging group of a run gets, whoever names it: its location, run and tags."""
+
+    location: str
+    run_id: str
+    tags: dict[str, str]
+
+
+def _create_group(ctx: AzureContext, name: str, purpose: _Purpose) -> StagingGroup:
     """Create a group that is ours for this run; refuses a name that already exists (it is someone else's)."""
     from azure.core.exceptions import AzureError
 
@@ -105,44 +107,36 @@ def create_staging_group(
         if ctx.resources.resource_groups.check_existence(name):
             raise BuildFailed(f"staging resource group {name} already exists; refusing to build in it")
         group = ctx.resources.resource_groups.create_or_update(
-            name, {"location": location, "tags": _group_tags(template_name, run_id, extra_tags)}
+            name, {"location": purpose.location, "tags": purpose.tags}
         )
     except AzureError as exc:
         raise BuildFailed(f"could not create staging resource group {name}: {describe_error(exc)}") from exc
-    return StagingGroup(name=group.name, id=group.id, location=group.location, created_by_us=True, run_id=run_id)
+    return StagingGroup(group.name, group.id, group.location, created_by_us=True, run_id=purpose.run_id)
 
 
-def use_named_staging_group(
-    ctx: AzureContext,
-    group_id: str,
-    location: str,
-    template_name: str,
-    run_id: str,
-    extra_tags: dict[str, str] | None = None,
-) -> StagingGroup:
+def _use_named_group(ctx: AzureContext, group_id: str, purpose: _Purpose) -> StagingGroup:
     """The template's ``stagingResourceGroup``: create it if missing, else use the user's group untouched."""
     from azure.core.exceptions import AzureError
 
+    where = ("properties", "stagingResourceGroup")
     try:
         parsed = parse_id(group_id)
     except ValueError as exc:
-        raise AibpackError(str(exc), path=("properties", "stagingResourceGroup")) from None
+        raise AibpackError(str(exc), path=where) from None
     if parsed.namespace or parsed.subscription.lower() != ctx.subscription_id.lower():
         raise AibpackError(
-            f"'{group_id}' must be a resource group ID in the build's subscription {ctx.subscription_id}",
-            path=("properties", "stagingResourceGroup"),
+            f"'{group_id}' must be a resource group ID in the build's subscription {ctx.subscription_id}", path=where
         )
     try:
         exists = ctx.resources.resource_groups.check_existence(parsed.resource_group)
         group = ctx.resources.resource_groups.get(parsed.resource_group) if exists else None
     except AzureError as exc:
         raise BuildFailed(
-            f"could not read staging resource group {parsed.resource_group}: {describe_error(exc)}",
-            path=("properties", "stagingResourceGroup"),
+            f"could not read staging resource group {parsed.resource_group}: {describe_error(exc)}", path=where
         ) from exc
     if group is None:
-        return create_staging_group(ctx, parsed.resource_group, location, template_name, run_id, extra_tags)
-    return StagingGroup(name=group.name, id=group.id, location=group.location, created_by_us=False, run_id=run_id)
+        return _create_group(ctx, parsed.resource_group, purpose)
+    return StagingGroup(group.name, group.id, group.location, created_by_us=False, run_id=purpose.run_id)
 
 
 def prepare_staging(
@@ -156,10 +150,10 @@ def prepare_staging(
     extra_tags: dict[str, str] | None = None,
 ) -> StagingGroup:
     """The staging group of design.md, from the template's ``stagingResourceGroup`` or its absence."""
+    purpose = _Purpose(location, run_id, _group_tags(template_name, run_id, extra_tags))
     if staging_resource_group:
-        return use_named_staging_group(ctx, staging_resource_group, location, template_name, run_id, extra_tags)
-    name = staging_group_name(destination_group, template_name, run_id)
-    return create_staging_group(ctx, name, location, template_name, run_id, extra_tags)
+        return _use_named_group(ctx, staging_resource_group, purpose)
+    return _create_group(ctx, staging_group_name(destination_group, template_name, run_id), purpose)
 
 
 def delete_staging(ctx: AzureContext, staging: StagingGroup, task: Task | None = None) -> list[str]:
