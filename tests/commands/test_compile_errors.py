@@ -57,6 +57,11 @@ def _props(data: dict[str, Any]) -> dict[str, Any]:
     return data["properties"]
 
 
+def _changed(path: str, value: Any) -> str:
+    """BASE with the value at a dotted ``path`` replaced (or deleted with ``_DELETE``), as JSON."""
+    return mutate(_set(path, value))
+
+
 def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
     def change(data: dict[str, Any]) -> None:
         *parents, last = [int(p) if p.isdigit() else p for p in path.split(".")]
@@ -77,35 +82,35 @@ GALLERY_IMAGE = "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute
 CASES: list[tuple[str, str, str]] = [
     (
         "both-inline-and-script",
-        mutate(_set("properties.customize.2.inline", ["x"])),
+        _changed("properties.customize.2.inline", ["x"]),
         "properties.customize[2]",
     ),
     (
         "neither-inline-nor-script",
-        mutate(_set("properties.customize.0.inline", _DELETE)),
+        _changed("properties.customize.0.inline", _DELETE),
         "properties.customize[0]",
     ),
     (
         "bad-checksum",
-        mutate(_set("properties.customize.2.sha256Checksum", "abc")),
+        _changed("properties.customize.2.sha256Checksum", "abc"),
         "properties.customize[2].sha256Checksum",
     ),
-    ("unknown-step-type", mutate(_set("properties.customize.1.type", "Bash")), "properties.customize[1]"),
+    ("unknown-step-type", _changed("properties.customize.1.type", "Bash"), "properties.customize[1]"),
     (
         "inline-not-a-list",
-        mutate(_set("properties.customize.1.inline", "echo")),
+        _changed("properties.customize.1.inline", "echo"),
         "properties.customize[1].inline",
     ),
     (
         "inline-line-not-string",
-        mutate(_set("properties.customize.1.inline", ["ok", 5])),
+        _changed("properties.customize.1.inline", ["ok", 5]),
         "properties.customize[1].inline[1]",
     ),
-    ("no-distribute", mutate(_set("properties.distribute", _DELETE)), "properties.distribute"),
-    ("empty-distribute", mutate(_set("properties.distribute", [])), "properties.distribute"),
+    ("no-distribute", _changed("properties.distribute", _DELETE), "properties.distribute"),
+    ("empty-distribute", _changed("properties.distribute", []), "properties.distribute"),
     (
         "bad-run-output-name",
-        mutate(_set("properties.distribute.0.runOutputName", "has space")),
+        _changed("properties.distribute.0.runOutputName", "has space"),
         "properties.distribute[0].runOutputName",
     ),
     (
@@ -119,22 +124,22 @@ CASES: list[tuple[str, str, str]] = [
     ),
     (
         "bad-image-id",
-        mutate(_set("properties.distribute.0.imageId", "/subscriptions/s1/images/x")),
+        _changed("properties.distribute.0.imageId", "/subscriptions/s1/images/x"),
         "properties.distribute[0].imageId",
     ),
     (
         "timeout-too-long",
-        mutate(_set("properties.buildTimeoutInMinutes", 2000)),
+        _changed("properties.buildTimeoutInMinutes", 2000),
         "properties.buildTimeoutInMinutes",
     ),
     (
         "timeout-string",
-        mutate(_set("properties.buildTimeoutInMinutes", "two hours")),
+        _changed("properties.buildTimeoutInMinutes", "two hours"),
         "properties.buildTimeoutInMinutes",
     ),
     (
         "run-as-system-without-elevated",
-        mutate(_set("properties.customize", [{"type": "PowerShell", "inline": ["x"], "runAsSystem": True}])),
+        _changed("properties.customize", [{"type": "PowerShell", "inline": ["x"], "runAsSystem": True}]),
         "properties.customize[0].runAsSystem",
     ),
     (
@@ -165,11 +170,11 @@ CASES: list[tuple[str, str, str]] = [
         ),
         "properties.source.type",
     ),
-    ("missing-source", mutate(_set("properties.source", _DELETE)), "properties.source"),
-    ("missing-location", mutate(_set("location", _DELETE)), "location"),
+    ("missing-source", _changed("properties.source", _DELETE), "properties.source"),
+    ("missing-location", _changed("location", _DELETE), "location"),
     (
         "bad-restart-timeout",
-        mutate(_set("properties.customize", [{"type": "WindowsRestart", "restartTimeout": "five minutes"}])),
+        _changed("properties.customize", [{"type": "WindowsRestart", "restartTimeout": "five minutes"}]),
         "properties.customize[0].restartTimeout",
     ),
     (
@@ -179,28 +184,28 @@ CASES: list[tuple[str, str, str]] = [
     ),
     (
         "file-without-destination",
-        mutate(_set("properties.customize", [{"type": "File", "sourceUri": "https://example.com/f"}])),
+        _changed("properties.customize", [{"type": "File", "sourceUri": "https://example.com/f"}]),
         "properties.customize[0].destination",
     ),
     (
         "missing-local-script",
-        mutate(_set("properties.customize.2.scriptUri", "scripts/missing.sh")),
+        _changed("properties.customize.2.scriptUri", "scripts/missing.sh"),
         "properties.customize[2].scriptUri",
     ),
-    ("unresolved-placeholder", mutate(_set("location", "<region>")), "location"),
+    ("unresolved-placeholder", _changed("location", "<region>"), "location"),
     (
         "vm-profile-not-an-object",
-        mutate(_set("properties.vmProfile", 5)),
+        _changed("properties.vmProfile", 5),
         "properties.vmProfile: expected an object, got a number",
     ),
     (
         "null-source",
-        mutate(_set("properties.source", None)),
+        _changed("properties.source", None),
         "properties.source: missing required property",
     ),
     (
         "vnet-config-as-array",
-        mutate(_set("properties.vmProfile", {"vnetConfig": []})),
+        _changed("properties.vmProfile", {"vnetConfig": []}),
         "properties.vmProfile.vnetConfig: expected an object, got an array",
     ),
     ("bad-json", '{"properties": {"source": }', "invalid JSON at line 1 column 27"),
@@ -241,7 +246,7 @@ CASES: list[tuple[str, str, str]] = [
     ),
     (
         "unsupported-uri-scheme",
-        mutate(_set("properties.customize.2.scriptUri", "ftp://example.com/s.sh")),
+        _changed("properties.customize.2.scriptUri", "ftp://example.com/s.sh"),
         "properties.customize[2].scriptUri",
     ),
 ]
@@ -267,7 +272,7 @@ def test_at_least_twenty_cases() -> None:
 
 def test_no_traceback_from_a_real_process(tmp_path: Path) -> None:
     template = tmp_path / "t.json"
-    template.write_text(mutate(_set("properties.customize.0.inline", 7)), encoding="utf-8")
+    template.write_text(_changed("properties.customize.0.inline", 7), encoding="utf-8")
     result = run_process(["compile", str(template), "-o", str(tmp_path / "out")])
     assert result.code == 2
     assert result.err.strip().startswith(f"error: {template}: properties.customize[0].inline")
@@ -278,7 +283,7 @@ def test_one_bad_template_does_not_stop_the_others(tmp_path: Path) -> None:
     good = tmp_path / "good.json"
     bad = tmp_path / "bad.json"
     good.write_text(json.dumps(BASE), encoding="utf-8")
-    bad.write_text(mutate(_set("location", _DELETE)), encoding="utf-8")
+    bad.write_text(_changed("location", _DELETE), encoding="utf-8")
     result = run(["compile", str(bad), str(good), "-o", str(tmp_path / "out")])
     assert result.code == 2
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["base.pkr.hcl", "packer-plugins.pkr.hcl"]
@@ -294,7 +299,7 @@ def test_one_bad_template_does_not_stop_the_others(tmp_path: Path) -> None:
 )
 def test_a_misspelt_property_is_an_error(tmp_path: Path, where: str, name: str, meant: str) -> None:
     template = tmp_path / "t.json"
-    template.write_text(mutate(_set(f"{where}.{name}", {"a": "b"})), encoding="utf-8")
+    template.write_text(_changed(f"{where}.{name}", {"a": "b"}), encoding="utf-8")
     result = run(["compile", str(template), "-o", str(tmp_path / "out")])
     assert result.code == 2
     assert result.err.splitlines() == [
@@ -306,7 +311,7 @@ def test_a_misspelt_property_is_an_error(tmp_path: Path, where: str, name: str, 
 
 def test_an_unknown_property_like_no_other_warns_and_strict_fails(tmp_path: Path) -> None:
     template = tmp_path / "t.json"
-    template.write_text(mutate(_set("properties.futureFeature", {"a": "b"})), encoding="utf-8")
+    template.write_text(_changed("properties.futureFeature", {"a": "b"}), encoding="utf-8")
     result = run(["compile", str(template), "-o", str(tmp_path / "out")])
     assert result.code == 0
     assert f"warning: {template}: properties.futureFeature: unknown property 'futureFeature'; ignored" in result.err
