@@ -347,8 +347,10 @@ class FakeArm(ResourceStore):
             self._groups[(sub.lower(), name.lower())] = body
         return body["id"]
 
-    def add_resource(self, resource_id: str, body: dict[str, Any] | None = None) -> str:
-        """Create a resource (provisioningState Succeeded) directly; its group must exist."""
+    def add_resource(
+        self, resource_id: str, body: dict[str, Any] | None = None, provisioning_state: str = "Succeeded"
+    ) -> str:
+        """Create a resource directly, in ``provisioning_state``; its group must exist."""
         parsed = _parse_resource(resource_id)
         if not parsed:
             raise ValueError(f"not a resource ID: {resource_id}")
@@ -357,7 +359,7 @@ class FakeArm(ResourceStore):
             if (sub.lower(), group.lower()) not in self._groups:
                 raise ValueError(f"resource group {group} does not exist in the fake")
             record = self._resource_body(resource_id, full_type, body or {}, self._groups[(sub.lower(), group.lower())])
-            record["properties"]["provisioningState"] = "Succeeded"
+            record["properties"]["provisioningState"] = provisioning_state
             self._resources[resource_id.lower()] = record
         return resource_id
 

@@ -110,6 +110,17 @@ def test_version_needs_its_definition_and_source(
         compute.gallery_image_versions.begin_create_or_update("rg", "g", "d", "1.0.0", version_body(gallery + "x"))
 
 
+def test_tags_on_versions_and_images_are_kept_listed_and_patched(
+    fake_arm: FakeArm, compute: ComputeManagementClient, gallery: str
+) -> None:
+    body = {**version_body(gallery), "tags": {"aibpackInputs": "abc"}}
+    compute.gallery_image_versions.begin_create_or_update("rg", "g", "d", "1.0.0", body).result()
+    listed = list(compute.gallery_image_versions.list_by_gallery_image("rg", "g", "d"))
+    assert [v.tags for v in listed] == [{"aibpackInputs": "abc"}]
+    compute.images.begin_update("rg", "src", {"tags": {"aibpackInputs": "def"}}).result()
+    assert compute.images.get("rg", "src").tags == {"aibpackInputs": "def"}
+
+
 def test_nested_resources_block_deleting_their_parent(compute: ComputeManagementClient, gallery: str) -> None:
     with pytest.raises(ResourceExistsError, match="CannotDeleteResource"):
         compute.galleries.begin_delete("rg", "g").result()

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from fakearm import FakeArm
 from fakearm.fixtures import fake_arm, fake_arm_env, fake_az, fakearm_certs, stub_credential
-from support.run_env import DEST_GROUP, FAKE_PACKER, LOCATION, FileServer, RunEnv, _Quiet
+from support.run_env import DEST_GROUP, FAKE_PACKER, LOCATION, SOURCE, SOURCE_VERSION, FileServer, RunEnv, _Quiet
 
 __all__ = ["fake_arm", "fake_arm_env", "fake_az", "fakearm_certs", "stub_credential"]
 
@@ -33,10 +33,8 @@ def run_env(
     if not os.access(FAKE_PACKER, os.X_OK):
         FAKE_PACKER.chmod(0o755)
     fake_arm.add_group(DEST_GROUP, LOCATION)
-    # The template's source (support/run_env.py), as the marketplace lists it: Ubuntu 24.04's "server" SKU is Gen2.
-    fake_arm.add_platform_image(
-        "Canonical", "ubuntu-24_04-lts", "server", "24.04.202501010", generation="V2", location=LOCATION
-    )
+    # The template's source (support/run_env.py), as the marketplace lists it.
+    fake_arm.add_platform_image(*SOURCE, SOURCE_VERSION, generation="V2", location=LOCATION)
     log = tmp_path / "packer-calls.jsonl"
     monkeypatch.setenv("AIBPACK_PACKER", str(FAKE_PACKER))
     monkeypatch.setenv("FAKE_PACKER_LOG", str(log))

@@ -11,7 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from aibpack.cli import main
+import click
+
+from aibpack.cli import cli, main
 
 
 @dataclass(frozen=True)
@@ -50,3 +52,17 @@ def run_process(args: Sequence[str], cwd: Path | None = None, env: dict[str, str
         check=False,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def parse(args: Sequence[str]) -> click.Context:
+    """Parse ``aibpack ARGS`` with the real CLI, without running it: an unknown option or command raises."""
+    command: click.Command = cli
+    path = ["aibpack"]
+    rest = list(args)
+    while isinstance(command, click.Group):
+        name, *rest = rest
+        with click.Context(command, info_name=" ".join(path)) as ctx:
+            sub = command.get_command(ctx, name)
+        assert sub is not None, f"aibpack has no command {' '.join([*path[1:], name])!r}"
+        command, path = sub, [*path, name]
+    return command.make_context(" ".join(path), rest)

@@ -16,6 +16,29 @@ from fakearm import FakeArm
 FAKE_PACKER = Path(__file__).resolve().parent.parent / "run" / "fakes" / "packer"
 DEST_GROUP = "rg-images"
 LOCATION = "westus"
+# The marketplace image the default template builds from (Ubuntu 24.04's "server" SKU is Gen2), and the version the
+# fake's catalogue lists at first.
+SOURCE = ("Canonical", "ubuntu-24_04-lts", "server")
+SOURCE_VERSION = "24.04.202501010"
+
+
+def image_template(
+    name: str,
+    *,
+    customize: list[dict[str, Any]],
+    distribute: list[dict[str, Any]],
+    version: str = "latest",
+    **properties: Any,
+) -> dict[str, Any]:
+    """A bare image template building from ``SOURCE`` (at ``version``) in ``LOCATION``."""
+    publisher, offer, sku = SOURCE
+    source = {"type": "PlatformImage", "publisher": publisher, "offer": offer, "sku": sku, "version": version}
+    return {
+        "type": "Microsoft.VirtualMachineImages/imageTemplates",
+        "name": name,
+        "location": LOCATION,
+        "properties": {"source": source, "customize": customize, "distribute": distribute, **properties},
+    }
 
 
 @dataclass
@@ -67,32 +90,19 @@ class RunEnv:
         **properties: Any,
     ) -> Path:
         """Write a bare image template; by default one ManagedImage target in the build's location."""
-        body = {
-            "type": "Microsoft.VirtualMachineImages/imageTemplates",
-            "name": name,
+        managed = {
+            "type": "ManagedImage",
+            "imageId": self.image_id(name),
             "location": LOCATION,
-            "properties": {
-                "buildTimeoutInMinutes": timeout,
-                "source": {
-                    "type": "PlatformImage",
-                    "publisher": "Canonical",
-                    "offer": "ubuntu-24_04-lts",
-                    "sku": "server",
-                    "version": "latest",
-                },
-                "customize": customize or [{"type": "Shell", "name": "hello", "inline": ["echo hello"]}],
-                "distribute": distribute
-                or [
-                    {
-                        "type": "ManagedImage",
-                        "imageId": self.image_id(name),
-                        "location": LOCATION,
-                        "runOutputName": "managed",
-                    }
-                ],
-                **properties,
-            },
+            "runOutputName": "managed",
         }
+        body = image_template(
+            name,
+            customize=customize or [{"type": "Shell", "name": "hello", "inline": ["echo hello"]}],
+            distribute=distribute or [managed],
+            buildTimeoutInMinutes=timeout,
+            **properties,
+        )
         path = self.tmp / f"{name}.json"
         path.write_text(json.dumps(body, indent=2))
         return path
