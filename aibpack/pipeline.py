@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from aibpack.errors import AibpackError, Diagnostics, format_path
+from aibpack.inputs import BuildInputs, offline_inputs
 from aibpack.load import LoadOptions, load_template
 from aibpack.model import ImageTemplate, parse_template
 from aibpack.plan import RESERVED_VARIABLES, BuildPlan, PlanOptions, build_plan
@@ -27,6 +28,7 @@ class CompileOptions:
     target: BuildTarget = field(default_factory=BuildTarget)
     security_type: SecurityType | None = None  # compile --security-type
     capture: Capture | None = None  # what run decided from Azure; wins over security_type
+    source_version: str | None = None  # what ``run`` resolved the source's ``latest`` to
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ def _compile(path: Path, output_dir: Path, options: CompileOptions, diagnostics:
         extra_locals=preserved.locals,
         secret_values=loaded.secure_values,
         target=options.target,
+        source_version=options.source_version,
     )
     try:
         capture = options.capture or compile_capture(template, options.security_type)
@@ -76,6 +79,23 @@ def _compile(path: Path, output_dir: Path, options: CompileOptions, diagnostics:
     return Compiled(
         name=name, file=path, template=template, plan=plan, hcl=render(plan), warnings=tuple(diagnostics.warnings)
     )
+
+
+def compile_with_inputs(path: Path, options: CompileOptions, diagnostics: Diagnostics) -> tuple[Compiled, BuildInputs]:
+    """Compile ``path`` as ``compile`` writes it beside the template, and the inputs of that build (offline).
+
+    The build's folder is the template's, so ``${path.root}/…`` names files relative to the template: the same on
+    every machine and in every work dir. Staged copies and a resolved ``latest`` are left out: they are run's.
+    """
+    build_dir = path.parent
+    compiled = compile_file(path, build_dir, replace(options, staged={}, source_version=None), diagnostics)
+    return compiled, inputs_of(compiled, build_dir)
+
+
+def inputs_of(compiled: Compiled, build_dir: Path) -> BuildInputs:
+    """The build inputs of ``compiled`` (compiled into ``build_dir``), as far as they are known offline."""
+    remote = {item.uri: item.sha256 for item in compiled.plan.remote_files}
+    return offline_inputs(compiled.hcl, build_dir, compiled.template, remote)
 
 
 @dataclass(frozen=True)

@@ -98,8 +98,10 @@ def definition_facts(ctx: AzureContext, definition_id: str) -> ImageFacts:
     )
 
 
-def source_facts(ctx: AzureContext, source: Source, location: str) -> ImageFacts:
-    """The build's source image, as Azure describes it; ``BuildFailed`` naming the source when it cannot."""
+def source_facts(ctx: AzureContext, source: Source, location: str, version: str | None = None) -> ImageFacts:
+    """The build's source image, as Azure describes it; ``BuildFailed`` naming the source when it cannot.
+
+    ``version``: what a marketplace ``latest`` was resolved to (then no list is needed)."""
     from azure.core.exceptions import AzureError
 
     from aibpack.model.source import ManagedImageSource, PlatformImageSource, SharedImageVersionSource
@@ -107,7 +109,7 @@ def source_facts(ctx: AzureContext, source: Source, location: str) -> ImageFacts
     try:
         if isinstance(source, PlatformImageSource):
             return platform_image_facts(
-                ctx, location, source.publisher, source.offer, source.sku, source.version or "latest"
+                ctx, location, source.publisher, source.offer, source.sku, version or source.version or "latest"
             )
         if isinstance(source, ManagedImageSource):
             return managed_image_facts(ctx, source.image_id)

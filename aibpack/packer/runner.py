@@ -221,16 +221,19 @@ def build_args(
     on_error: str,
     var_files: Sequence[str] = (),
     variables: Mapping[str, str] | None = None,
+    force: bool = False,
 ) -> list[str]:
     """``packer build`` arguments in the form aibpack always uses.
 
-    ``variables`` become ``-var name=value`` and are visible in ``ps``: never put secrets there.
+    ``force`` lets the azure plugin delete an existing managed image of the same name first (without it the build
+    fails: packer-plugin-azure ``builder/azure/arm/builder.go``, "If a managed image already exists it cannot be
+    overwritten"). ``variables`` become ``-var name=value`` and are visible in ``ps``: never put secrets there.
     Pass secrets to :func:`run_packer` as ``secret_env`` instead; they reach Packer as ``PKR_VAR_<name>``
     environment variables and are scrubbed from packer.log and from what ``on_line`` receives.
     """
     if on_error not in ON_ERROR_CHOICES:
         raise ValueError(f"on_error must be one of {', '.join(ON_ERROR_CHOICES)}, not {on_error!r}")
-    args = ["build", "-color=false", "-machine-readable", f"-on-error={on_error}"]
+    args = ["build", "-color=false", "-machine-readable", f"-on-error={on_error}", *(["-force"] if force else [])]
     for var_file in var_files:
         args.append(f"-var-file={var_file}")
     for name, value in (variables or {}).items():
@@ -384,20 +387,23 @@ def run_packer(
     env: Mapping[str, str] | None = None,
     secret_env: Mapping[str, str] | None = None,
     grace_period: float = 30.0,
+    signals: list[str] | None = None,
 ) -> PackerResult:
     """Run ``packer <args>`` in its own process group, streaming readable lines to ``on_line``.
 
     Every raw line is appended to ``log_path`` as it arrives (secrets scrubbed). ``secret_env`` maps
     variable names to secret values, passed as ``PKR_VAR_<name>`` so they never appear on a command line.
-    After ``timeout`` seconds, or on SIGINT/SIGTERM to us (main thread only), the group gets SIGINT, then
-    SIGTERM after ``grace_period``, then SIGKILL; a second signal kills at once. On return no process of the
+    After ``timeout`` seconds, or on SIGINT/SIGTERM to us, the group gets SIGINT, then SIGTERM after
+    ``grace_period``, then SIGKILL; a second signal kills at once. The signals are caught here when this runs in
+    the main thread; elsewhere the caller appends their names to ``signals``. On return no process of the
     group is left. Packer's own failure is reported in the result, not raised.
     """
     scrub = _scrubber(list((secret_env or {}).values()))
     output = BuildOutput()
-    pending: list[str] = []
+    pending: list[str] = [] if signals is None else signals
     start = time.monotonic()
-    with open(log_path, "a", encoding="utf-8") as log, _forward_signals(pending):
+    forwarding = _forward_signals(pending) if signals is None else contextlib.nullcontext()
+    with open(log_path, "a", encoding="utf-8") as log, forwarding:
 
         def handle(line: str) -> None:
             line = scrub(line)

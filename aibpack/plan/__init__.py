@@ -63,6 +63,7 @@ class PlanOptions:
     secret_values: frozenset[str] = field(default=frozenset(), repr=False)
     target: BuildTarget = field(default_factory=BuildTarget)
     capture: Capture = field(default_factory=Capture)
+    source_version: str | None = None  # what ``run`` resolved the source's ``latest`` to: the build uses exactly it
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,7 @@ def build_plan(template: ImageTemplate, options: PlanOptions, diagnostics: Diagn
             capture,
             diagnostics,
             os_disk_snapshot=needs_os_disk_snapshot(template, options.name),
+            version=options.source_version,
         ),
         provisioners=provisioners,
         capture=capture,

@@ -181,8 +181,10 @@ def source_block(
     diagnostics: Diagnostics,
     *,
     os_disk_snapshot: bool,
+    version: str | None = None,
 ) -> Block:
-    """``os_disk_snapshot``: Packer also leaves a snapshot of the OS disk, named by ``run`` (empty: none)."""
+    """``os_disk_snapshot``: Packer also leaves a snapshot of the OS disk, named by ``run`` (empty: none).
+    ``version`` replaces a source's ``latest`` (``run`` resolved it)."""
     props = template.properties
     attrs: list[Attribute] = [
         *(Attribute(f.name, Expr(f"var.{f.name}")) for f in sign_in_fields(target)),
@@ -192,7 +194,7 @@ def source_block(
         Attribute("vm_size", vm_size(template, os, target, capture, diagnostics)),
     ]
     blocks: list[Block] = []
-    source_attrs, source_blocks = _source_image(template)
+    source_attrs, source_blocks = _source_image(template, version)
     attrs += source_attrs
     blocks += source_blocks
     attrs += _security(capture)
@@ -273,14 +275,14 @@ def _gallery_destination(
     return Block("shared_image_gallery_destination", attributes=attrs, blocks=region_blocks)
 
 
-def _source_image(template: ImageTemplate) -> tuple[list[Attribute], list[Block]]:
+def _source_image(template: ImageTemplate, resolved: str | None) -> tuple[list[Attribute], list[Block]]:
     source = template.properties.source
     if isinstance(source, PlatformImageSource):
         attrs = [
             Attribute("image_publisher", source.publisher),
             Attribute("image_offer", source.offer),
             Attribute("image_sku", source.sku),
-            Attribute("image_version", source.version or "latest"),
+            Attribute("image_version", resolved or source.version or "latest"),
         ]
         plan = source.plan_info
         blocks = []
@@ -307,8 +309,8 @@ def _source_image(template: ImageTemplate) -> tuple[list[Attribute], list[Block]
         Attribute("gallery_name", gallery),
         Attribute("image_name", image),
     ]
-    if version.lower() != "latest":
-        sig.append(Attribute("image_version", version))
+    if version.lower() != "latest" or resolved:
+        sig.append(Attribute("image_version", version if version.lower() != "latest" else resolved))
     return [], [Block("shared_image_gallery", attributes=tuple(sig))]
 
 
