@@ -38,7 +38,8 @@ COMMANDS = {
     ),
     "schema": Entry("aibpack.commands.schema:schema_command", "Print the JSON Schema of the accepted image template."),
     "run": Entry(
-        "aibpack.commands.run:run_command", "Build the image: compile, preflight, staging group, packer build, cleanup."
+        "aibpack.commands.run:run_command",
+        "Build the images: one preflight for all templates, then the builds that are due, concurrently.",
     ),
     "cleanup": Entry(
         "aibpack.commands.cleanup:cleanup_command",

@@ -19,7 +19,7 @@ from aibpack.commands.options import (
 )
 from aibpack.errors import EXIT_OK, EXIT_USAGE, AibpackError, Diagnostics
 from aibpack.output import write_atomic
-from aibpack.pipeline import Compiled, CompileOptions, compile_file, portability_warnings
+from aibpack.pipeline import Compiled, CompileOptions, compile_file, inputs_of, portability_warnings
 from aibpack.plan.plugins import PLUGINS_FILE, Plugin
 from aibpack.render import render_plugins
 
@@ -149,16 +149,47 @@ def _write_plugins(directory: Path, plugins: list[Plugin], templates: int) -> in
     return EXIT_OK
 
 
+def print_digests(templates: list[Path], options: CompileOptions) -> int:
+    """``DIGEST  TEMPLATE`` per template: the ``aibpackInputs`` tag ``run`` gives its artifacts.
+
+    Each is compiled into its own folder, as ``run`` computes the digest. What only a run can know (a ``latest``
+    source, a remote file without checksum) is left open: the line then reads ``partial:DIGEST`` and a note says what
+    is missing, since the tag will differ.
+    """
+
+    def show(template: Path, compiled: Compiled) -> None:
+        inputs = inputs_of(compiled, template.parent)
+        if inputs.complete:
+            click.echo(f"{inputs.digest}  {template}")
+            return
+        click.echo(f"partial:{inputs.digest}  {template}")
+        unknown = "; ".join(inputs.unknown)
+        click.echo(f"note: {template}: partial digest, without {unknown}: aibpack run's tag will differ", err=True)
+
+    return max((compile_each([template], template.parent, options, show) for template in templates), default=EXIT_OK)
+
+
 @click.command("compile")
 @click.argument("templates", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output", metavar="PATH", help="DIR, FILE.pkr.hcl, or - for stdout (default: ./<name>.pkr.hcl).")
+@click.option(
+    "--print-inputs-digest",
+    is_flag=True,
+    help="Print each template's build inputs digest (the aibpackInputs tag run writes) instead of writing HCL.",
+)
 @template_options
 @provisioner_options
 @os_option
 @security_type_option
-def compile_command(templates: tuple[Path, ...], output: str | None, **options: object) -> None:
+def compile_command(
+    templates: tuple[Path, ...], output: str | None, print_inputs_digest: bool, **options: object
+) -> None:
     """Compile image templates to Packer HCL2 (never touches the network)."""
-    dest = destination(output, len(templates))
-    code = compile_many(list(templates), dest, compile_options(**options, assume_context=True))  # type: ignore[arg-type]
+    if print_inputs_digest:
+        # A digest over a stand-in deployment context would hide it: ask for the context, as run does.
+        code = print_digests(list(templates), compile_options(**options))  # type: ignore[arg-type]
+    else:
+        dest = destination(output, len(templates))
+        code = compile_many(list(templates), dest, compile_options(**options, assume_context=True))  # type: ignore[arg-type]
     if code:
         sys.exit(code if code != EXIT_OK else EXIT_USAGE)

@@ -1,117 +1,82 @@
-"""``aibpack run``: compile → fetch → check → staging group → packer → distribute → cleanup → run outputs.
+"""``aibpack run``: compile → fetch → check → inputs → staging group → packer → distribute → cleanup → run outputs.
 
-One module per stage; this one only orders them. Nothing is created in Azure before the check stage has passed
-(files fetched and verified, packer found, credential working, distribution targets present). The staging group
-is deleted in ``finally`` whatever happened (success, a failed build, a timeout, SIGINT/SIGTERM, an exception)
-unless ``--keep-staging`` or ``--on-error abort`` keeps it for debugging. The Azure SDK is imported only by the
-stages that need it, when they run.
+One module per stage; this one only orders them, for one template or a catalogue. First one preflight for every
+template (``prepare``): nothing is created in Azure before it has passed for all of them, and a template whose
+targets already hold an artifact made from the same inputs is up to date and not built. Then the builds run
+concurrently (``execute``), each deleting its staging group in ``finally`` unless ``--keep-staging`` or
+``--on-error abort`` keeps it. The Azure SDK is imported only by the stages that need it, when they run.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
-from aibpack.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, AibpackError
-from aibpack.progress import Progress
-from aibpack.run.build import build_stage, built_artifact, check_build, kept_for_debugging, os_disk_snapshot_id
-from aibpack.run.check import distributable, packer_can_build, preflight_stage
-from aibpack.run.cleanup import cleanup_stage
-from aibpack.run.compile import compile_stage
-from aibpack.run.distribute import distribute
-from aibpack.run.fetch import fetch_stage
+from aibpack.errors import EXIT_INTERRUPTED
+from aibpack.run.execute import execute
+from aibpack.run.prepare import Prepared, preflight_failed, prepare_all
 from aibpack.run.report import RunOptions, RunReport
-from aibpack.run.signals import Interrupted, signals_deferred, signals_raise
-from aibpack.run.staging import staging_stage
+from aibpack.run.signals import Cancel, Interrupted, signals_cancel, signals_raise
 
-__all__ = ["RunOptions", "RunReport", "run"]
+__all__ = ["RunOptions", "RunReport", "run", "run_all"]
 
 
 def run(options: RunOptions, on_line: Callable[[str], None]) -> RunReport:
-    """Run every stage; never raises for a user-facing failure: the report carries status and exit code."""
-    from aibpack.azure.credentials import make_credential
-    from aibpack.azure.staging import new_run_id
+    """Run one template; never raises for a user-facing failure: the report carries status and exit code."""
+    return run_all([options], on_line)[0]
 
-    start = time.monotonic()
-    report = RunReport(template=str(options.template), work_dir=options.work_dir)
-    ctx = staging = snapshot = published = None
-    keep = options.keep_staging
-    progress = options.progress or Progress.silent()
-    deferred: list[str] = []
+
+def run_all(runs: list[RunOptions], on_line: Callable[[str], None], parallel: int | None = None) -> list[RunReport]:
+    """Run several templates: one preflight for all, then at most ``parallel`` builds at once (default: all).
+
+    With several templates each line is prefixed with its template's name.
+    """
+    started = time.monotonic()
+    items = [Prepared(options, RunReport(str(options.template), work_dir=options.work_dir)) for options in runs]
+    _attach_output(items, on_line)
     try:
         with signals_raise():
-            try:
-                options.work_dir.mkdir(parents=True, exist_ok=True)
-                first = compile_stage(options)
-                report.template = first.name
-                distributable(options, first)
-                credential = make_credential(options.auth, options.environ, options.credential)
-                staged = fetch_stage(options, first, credential)
-                if staged:
-                    on_line(f"fetched and verified {len(staged)} file(s) into {options.work_dir / 'files'}")
-                pre = preflight_stage(options, first, credential)
-                ctx, published = pre.ctx, pre.gallery_version_id
-                report.notes.extend(pre.notes)
-                compiled = compile_stage(options, staged, pre.target, pre.capture, shown=first)
-                packer_can_build(pre, compiled)
-                pending: list[str] = []
-                with signals_deferred(pending):  # a signal now must not lose the group being created
-                    staging = staging_stage(ctx, compiled, new_run_id())
-                report.staging_group = staging.name
-                report.staging_created_by_us = staging.created_by_us
-                made = "created" if staging.created_by_us else "using existing"
-                on_line(f"{made} staging resource group {staging.name} ({staging.location})")
-                if pending:
-                    raise Interrupted(pending[0])
-                snapshot = os_disk_snapshot_id(compiled, ctx, staging)
-                result = build_stage(options, compiled, pre, staging, on_line)
-                report.packer_exit_code = result.exit_code
-                artifact = built_artifact(result)
-                report.artifact_id = artifact.id if artifact else None
-                keep = keep or kept_for_debugging(options, compiled, result)
-                built = check_build(result, compiled, artifact)
-                report.run_outputs = distribute(
-                    ctx,
-                    compiled,
-                    built,
-                    report,
-                    staging=staging,
-                    os_snapshot_id=snapshot,
-                    keep_failed=options.keep_staging,
-                    progress=progress,
-                )
-                report.status, report.exit_code = "Succeeded", EXIT_OK
-            except Interrupted as exc:
-                report.status, report.exit_code = "Canceled", EXIT_INTERRUPTED
-                report.error = f"interrupted by {exc.signal_name}"
-            except KeyboardInterrupt:
-                report.status, report.exit_code = "Canceled", EXIT_INTERRUPTED
-                report.error = "interrupted by SIGINT"
-            except AibpackError as exc:
-                report.status, report.exit_code = "Failed", exc.exit_code
-                report.error = str(exc)
-    except Interrupted as exc:  # a signal between the stages and the cleanup
-        report.status, report.exit_code = "Canceled", EXIT_INTERRUPTED
-        report.error = f"interrupted by {exc.signal_name}"
-    finally:
-        with signals_deferred(deferred):
-            if ctx is not None and staging is not None:
-                try:
-                    cleanup_stage(
-                        ctx,
-                        staging,
-                        report,
-                        keep,
-                        os_snapshot_id=snapshot,
-                        progress=progress,
-                        published_version_id=published,
-                    )
-                except AibpackError as exc:
-                    report.error = f"{report.error}; {exc}" if report.error else str(exc)
-                    if report.exit_code == EXIT_OK:
-                        report.status, report.exit_code = "Failed", EXIT_FAILED
-        report.duration = time.monotonic() - start
-    if deferred and report.exit_code == EXIT_OK:
-        report.status, report.exit_code = "Canceled", EXIT_INTERRUPTED
-        report.error = f"interrupted by {deferred[0]}"
-    return report
+            prepare_all(items)
+    except Interrupted as exc:  # nothing exists in Azure yet
+        return _finish(items, started, f"interrupted by {exc.signal_name}")
+    if preflight_failed(items):
+        return _finish(items, started)
+    building = [item for item in items if item.to_build]
+    if building:
+        cancel = Cancel()
+        workers = min(len(building), parallel or len(building))
+        with signals_cancel(cancel), ThreadPoolExecutor(workers, thread_name_prefix="aibpack-build") as pool:
+            for future in [pool.submit(execute, item, cancel, started) for item in building]:
+                future.result()
+    return _finish(items, started)
+
+
+def _attach_output(items: list[Prepared], on_line: Callable[[str], None]) -> None:
+    """Each template's lines to ``on_line``: as they are for one template, prefixed ``[name]`` for several."""
+    if len(items) == 1:
+        items[0].say = on_line
+        return
+    lock = threading.Lock()
+
+    def sink(item: Prepared) -> Callable[[str], None]:
+        def say(line: str) -> None:
+            with lock:
+                on_line(f"[{item.name}] {line}")
+
+        return say
+
+    for item in items:
+        item.say = sink(item)
+
+
+def _finish(items: list[Prepared], started: float, interrupted: str | None = None) -> list[RunReport]:
+    """The reports, with the duration of what was not built, and every unfinished one canceled by a signal."""
+    for item in items:
+        report = item.report
+        if interrupted and report.error is None and not report.up_to_date:
+            report.status, report.exit_code, report.error = "Canceled", EXIT_INTERRUPTED, interrupted
+        if not report.duration:
+            report.duration = time.monotonic() - started
+    return [item.report for item in items]

@@ -6,6 +6,7 @@ Secrets (the credential's, secureString parameters) reach Packer only as ``PKR_V
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,7 @@ DEFAULT_TIMEOUT_MINUTES = 240
 SECONDS_PER_MINUTE = 60.0  # tests shrink it to exercise buildTimeoutInMinutes in seconds
 
 
+_INIT_LOCK = threading.Lock()
 # cloud_environment_name values both azure builders accept (packer-plugin-azure and Packer 1.6.6
 # builder/azure/common/client/config.go, setCloudEnvironment).
 PACKER_CLOUD_NAMES = {"AzureCloud": "Public", "AzureChinaCloud": "China", "AzureUSGovernment": "USGovernment"}
@@ -43,11 +45,16 @@ def _hcl_map(values: Mapping[str, str]) -> str:
 
 
 def packer_variables(
-    options: RunOptions, compiled: Compiled, pre: Preflight, staging: StagingGroup
+    options: RunOptions,
+    compiled: Compiled,
+    pre: Preflight,
+    staging: StagingGroup,
+    artifact_tags: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, str], dict[str, str]]:
     """(``-var`` values, secret values for ``PKR_VAR_*``): Packer signs in as the run did (``run.auth``), builds in
     the staging group, delivers the managed image (its name and group) or the gallery version it publishes, and gets
-    every secureString parameter's value as a secret."""
+    every secureString parameter's value as a secret. ``artifact_tags`` (the inputs digest) go on everything Packer
+    creates, so also on what it delivers straight to a target."""
     from aibpack.plan import output_image
     from aibpack.plan.capture import packer_target
 
@@ -65,7 +72,8 @@ def packer_variables(
         variables["managed_image_name"] = image.name
         group = image.resource_group if image.target_index is not None else staging.name
         variables["managed_image_resource_group_name"] = group
-    variables["run_tags"] = _hcl_map({**staging.resource_tags, **_direct_target_tags(compiled, direct)})
+    tags = {**staging.resource_tags, **(artifact_tags or {}), **_direct_target_tags(compiled, direct)}
+    variables["run_tags"] = _hcl_map(tags)
     snapshot = os_disk_snapshot_id(compiled, pre.ctx, staging)
     if snapshot:
         variables[OS_DISK_SNAPSHOT] = snapshot.rsplit("/", 1)[1]
@@ -113,14 +121,25 @@ def build_stage(
     pre: Preflight,
     staging: StagingGroup,
     on_line: Callable[[str], None],
+    *,
+    artifact_tags: Mapping[str, str] | None = None,
+    force: bool = False,
+    signals: list[str] | None = None,
 ) -> PackerResult:
-    """``packer init`` when plugins are missing, then ``packer build`` with the timeout and on-error mode."""
+    """``packer init`` when plugins are missing, then ``packer build`` with the timeout and on-error mode.
+
+    ``force`` lets Packer replace the managed image an older build left at the target; ``signals`` (for a build in
+    a worker thread) receives SIGINT/SIGTERM from the main thread.
+    """
     from aibpack.packer.runner import build_args, init_plugins, run_packer
 
     log_path = options.work_dir / "packer.log"
-    variables, secrets = packer_variables(options, compiled, pre, staging)
-    init_plugins(pre.packer, pre.version, options.work_dir, log_path=log_path)
-    args = build_args(f"{compiled.name}.pkr.hcl", on_error=on_error_mode(options, compiled), variables=variables)
+    variables, secrets = packer_variables(options, compiled, pre, staging, artifact_tags)
+    with _INIT_LOCK:  # concurrent builds: one `packer init` at a time installs the plugins once
+        init_plugins(pre.packer, pre.version, options.work_dir, log_path=log_path)
+    args = build_args(
+        f"{compiled.name}.pkr.hcl", on_error=on_error_mode(options, compiled), variables=variables, force=force
+    )
     return run_packer(
         args,
         packer=pre.packer,
@@ -130,6 +149,7 @@ def build_stage(
         on_line=on_line,
         secret_env=secrets,
         grace_period=options.grace_period,
+        signals=signals,
     )
 
 

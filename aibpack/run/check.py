@@ -2,7 +2,7 @@
 
 Packer and its version, the credential (and how Packer signs in as the same identity), the subscription, the
 source image as Azure describes it, and every distribution target: all read-only. The gallery definitions, and this
-Packer, decide what Packer delivers.
+Packer, decide what Packer delivers. With several templates, packer is checked once, the rest per template.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from aibpack.run.report import RunOptions
 
 if TYPE_CHECKING:
     from aibpack.azure.clients import AzureContext
-    from aibpack.azure.credentials import Credential
+    from aibpack.azure.credentials import Credential, Identity
     from aibpack.azure.facts import ImageFacts
     from aibpack.run.auth import PackerSignIn
 
@@ -100,29 +100,46 @@ def _version_id(compiled: Compiled, index: int) -> str:
     return f"{target.gallery_image_id.rstrip('/')}/versions/{version}"
 
 
-def preflight_stage(options: RunOptions, compiled: Compiled, credential: Credential) -> Preflight:
-    """Packer and its version, the credential and how Packer signs in with it, the subscription, the source image
-    (its OS and generation, from Azure), the targets and whether they can hold this image: all read-only.
+def packer_stage(options: RunOptions) -> tuple[Path, tuple[int, int, int]]:
+    """The packer binary and its version (checked once, whatever the number of templates)."""
+    from aibpack.packer.runner import find_packer, packer_version
+
+    packer = find_packer(options.packer)
+    return packer, packer_version(packer)
+
+
+def azure_stage(options: RunOptions, compiled: Compiled, credential: Credential) -> AzureContext:
+    """The subscription (``--subscription``, else the template's IDs, else the environment) and its context."""
+    from aibpack.azure.clients import AzureContext, resolve_subscription
+
+    environ = os.environ if options.environ is None else options.environ
+    subscription = resolve_subscription(options.subscription, _target_ids(compiled), environ)
+    return AzureContext.from_env(credential, subscription, environ)
+
+
+def preflight_stage(
+    options: RunOptions,
+    compiled: Compiled,
+    ctx: AzureContext,
+    packer: tuple[Path, tuple[int, int, int]],
+    identity: Identity,
+    source_version: str | None = None,
+) -> Preflight:
+    """How Packer signs in as ``identity`` (who the run signed in as), the source image (its OS and generation, from
+    Azure; at ``source_version`` when the run resolved its ``latest``), the targets and whether they can hold this
+    image: all read-only.
 
     The gallery definitions Azure reports, and this Packer, decide what Packer delivers (``plan.capture``).
     """
     from aibpack.azure.checks import check_targets
-    from aibpack.azure.clients import AzureContext, resolve_subscription
-    from aibpack.azure.credentials import sign_in
-    from aibpack.packer.runner import find_packer, packer_version
     from aibpack.run.auth import packer_sign_in, plugin_v2
 
-    packer = find_packer(options.packer)
-    version = packer_version(packer)
+    binary, version = packer
     environ = os.environ if options.environ is None else options.environ
-    subscription = resolve_subscription(options.subscription, _target_ids(compiled), environ)
-    ctx = AzureContext.from_env(credential, subscription, environ)
-    identity = sign_in(ctx).identity
-    assert identity is not None  # a Credential always knows, once it has given a token
-    sign = packer_sign_in(identity, subscription, version, environ)
+    sign = packer_sign_in(identity, ctx.subscription_id, version, environ)
     notes: list[str] = []
     try:
-        facts = _source_facts(ctx, options, compiled, notes)
+        facts = _source_facts(ctx, options, compiled, notes, source_version)
         found = check_targets(ctx, distribute_targets(compiled), facts)
         if facts.guessed and (held := {d.generation.upper() for d in found.values()}) and len(held) == 1:
             # The gallery definitions are Azure's word; a version must match its definition's generation.
@@ -136,17 +153,20 @@ def preflight_stage(options: RunOptions, compiled: Compiled, credential: Credent
     except AibpackError as exc:
         raise exc.located(options.template) from None
     target = BuildTarget(os=_os(facts.os_type), generation=_generation(facts.generation), plugin_v2=plugin_v2(version))
-    return Preflight(packer, version, ctx, sign, target, capture, published, tuple(notes))
+    return Preflight(binary, version, ctx, sign, target, capture, published, tuple(notes))
 
 
-def _source_facts(ctx: AzureContext, options: RunOptions, compiled: Compiled, notes: list[str]) -> ImageFacts:
+def _source_facts(
+    ctx: AzureContext, options: RunOptions, compiled: Compiled, notes: list[str], version: str | None
+) -> ImageFacts:
     """The source image's OS, generation and state, as Azure says (or by its names, with a note, when the region's
-    catalogue does not list it); refuses an ``--os`` Azure contradicts and a specialized source."""
+    catalogue does not list it); refuses an ``--os`` Azure contradicts and a specialized source. ``version``: what
+    the run resolved a marketplace ``latest`` to."""
     from aibpack.azure.facts import ImageFacts, NotListed, source_facts
 
     template = compiled.template
     try:
-        facts = source_facts(ctx, template.properties.source, template.location)
+        facts = source_facts(ctx, template.properties.source, template.location, version)
     except NotListed as exc:  # Packer resolves the image itself; compile's reading of its names stands
         facts = ImageFacts(compiled.plan.os_type, generation(template, options.compile.target), guessed=True)
         notes.append(f"{exc.message}: went by the image's names ({facts.os_type}, {facts.generation})")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from aibpack.errors import BuildFailed
@@ -26,11 +27,13 @@ def distribute(
     os_snapshot_id: str | None,
     keep_failed: bool,
     progress: Progress,
+    artifact_tags: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """Deliver the built image to every distribution target; the run outputs, one per target.
 
-    A target that fails is reported as Failed, with Azure's error, without losing the others; the run then fails
-    (exit 1) naming each failed target and why.
+    Every artifact gets ``artifact_tags`` (the inputs digest) besides aibpack's own. A target that fails is reported
+    as Failed, with Azure's error, without losing the others; the run then fails (exit 1) naming each failed target
+    and why.
     """
     from aibpack.azure.distribute import Place, distribute_all
     from aibpack.azure.staging import AIBPACK_TAGS
@@ -44,7 +47,7 @@ def distribute(
         ctx,
         compiled.template,
         built,
-        run_tags=AIBPACK_TAGS,
+        run_tags={**AIBPACK_TAGS, **(artifact_tags or {})},
         run=staging.run_id[:8],
         progress=progress,
         work=Place(ctx.subscription_id, staging.name),

@@ -7,13 +7,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aibpack.errors import EXIT_FAILED
+from aibpack.errors import EXIT_FAILED, EXIT_OK, AibpackError
+from aibpack.inputs import TAG
 from aibpack.pipeline import CompileOptions
 from aibpack.progress import Progress
 from aibpack.run.fetch import FetchSettings
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
+
+    from aibpack.azure.results import RunOutput
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,7 @@ class RunOptions:
     credential: TokenCredential | None = None  # tests inject one; else made from ``auth``
     environ: Mapping[str, str] | None = None
     progress: Progress | None = None  # where the long waits report; None: nowhere
+    force: bool = False  # build even when every target already holds an artifact of these inputs
 
 
 @dataclass
@@ -51,10 +55,13 @@ class RunReport:
     exit_code: int = EXIT_FAILED
     work_dir: Path | None = None
     notes: list[str] = field(default_factory=list)
+    inputs_digest: str | None = None
+    up_to_date: bool = False
+    not_built: str | None = None  # why a template that passed preflight was not built (another one failed)
 
     def outputs(self) -> dict[str, Any]:
-        """The run outputs JSON, exactly the keys of design.md."""
-        return {
+        """The run outputs JSON, exactly the keys of design.md (and ``upToDate`` when nothing was built)."""
+        outputs = {
             "template": self.template,
             "status": self.status,
             "stagingResourceGroup": self.staging_group,
@@ -63,6 +70,32 @@ class RunReport:
             "runOutputs": self.run_outputs,
             "durationSeconds": round(self.duration, 1),
         }
+        return {**outputs, "upToDate": True} if self.up_to_date else outputs
+
+    @property
+    def inputs_tag(self) -> str:
+        return f"{TAG}={self.inputs_digest}"
+
+    def fail(self, exc: AibpackError) -> None:
+        self.status, self.exit_code, self.error = "Failed", exc.exit_code, str(exc)
+
+    def mark_up_to_date(self, published: list[RunOutput]) -> None:
+        """Nothing to build: every target already holds these artifacts, made from the same inputs."""
+        self.up_to_date = True
+        self.status, self.exit_code = "Succeeded", EXIT_OK
+        self.run_outputs = [output.to_dict() for output in published]
+
+
+def totals(reports: list[RunReport], seconds: float) -> str:
+    """One line for a catalogue: how many templates were built, up to date, failed, in how long."""
+    built = sum(1 for r in reports if r.status == "Succeeded" and not r.up_to_date)
+    current = sum(1 for r in reports if r.up_to_date)
+    failed = sum(1 for r in reports if r.status == "Failed")
+    canceled = sum(1 for r in reports if r.status == "Canceled")
+    parts = [f"{built} built", f"{current} up to date", f"{failed} failed"]
+    if canceled:
+        parts.append(f"{canceled} canceled")
+    return f"{len(reports)} templates: {', '.join(parts)} in {_minutes(seconds)}"
 
 
 def _minutes(seconds: float) -> str:
@@ -82,7 +115,12 @@ def target_errors(run_outputs: list[dict[str, Any]]) -> list[str]:
 
 def summary(report, keep_work_dir: bool) -> list[str]:  # type: ignore[no-untyped-def]
     """The short human summary: what was built, where, how long, what was kept."""
-    lines = [f"{report.template}: {report.status} in {_minutes(report.duration)}"]
+    if report.up_to_date:
+        lines = [f"{report.template}: up to date ({report.inputs_tag}), nothing built"]
+    elif report.not_built:
+        lines = [f"{report.template}: not built ({report.not_built})"]
+    else:
+        lines = [f"{report.template}: {report.status} in {_minutes(report.duration)}"]
     if report.error:
         lines.append(f"error: {report.error}")
     if report.artifact_id:

@@ -1,9 +1,14 @@
-"""SIGINT and SIGTERM during a run: raise between the stages, record during cleanup (which must finish)."""
+"""SIGINT and SIGTERM during a run: raise between the stages, record during cleanup (which must finish).
+
+While builds run in worker threads, the main thread only records a signal in a ``Cancel`` that every build
+watches: between its stages, and inside ``packer build`` (which then stops Packer's process group).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import signal
+import threading
 from collections.abc import Callable, Iterator
 
 
@@ -41,3 +46,35 @@ def signals_raise() -> contextlib.AbstractContextManager[None]:
 def signals_deferred(seen: list[str]) -> contextlib.AbstractContextManager[None]:
     """During cleanup a signal must not abort the deletes: record it, exit 130 afterwards."""
     return _signal_handler(lambda signum, _frame: seen.append(signal.Signals(signum).name))
+
+
+class Cancel:
+    """A stop request shared by concurrent builds: the first signal's name, and a list per running Packer."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._listeners: list[list[str]] = []
+        self.signal_name: str | None = None
+
+    def listener(self) -> list[str]:
+        """A list that receives every signal from now on (``run_packer``'s ``signals``)."""
+        with self._lock:
+            listener = [self.signal_name] if self.signal_name else []
+            self._listeners.append(listener)
+            return listener
+
+    def request(self, signal_name: str) -> None:
+        with self._lock:
+            self.signal_name = self.signal_name or signal_name
+            for listener in self._listeners:
+                listener.append(signal_name)
+
+    def check(self) -> None:
+        """Raise ``Interrupted`` between stages once a stop was requested."""
+        if self.signal_name:
+            raise Interrupted(self.signal_name)
+
+
+def signals_cancel(cancel: Cancel) -> contextlib.AbstractContextManager[None]:
+    """While builds run in other threads: every SIGINT/SIGTERM goes to ``cancel`` (a second one kills Packer)."""
+    return _signal_handler(lambda signum, _frame: cancel.request(signal.Signals(signum).name))
