@@ -6,12 +6,9 @@ import re
 import shlex
 from pathlib import Path
 
-import click
 import pytest
 import yaml
-from support.cli import run
-
-from aibpack.cli import cli
+from support.cli import parse, run
 
 REPO = Path(__file__).resolve().parents[2]
 CI = REPO / "examples" / "ci"
@@ -77,20 +74,6 @@ def _aibpack_commands(file: Path, template: str, temp: Path) -> list[list[str]]:
     return commands
 
 
-def _parse(args: list[str]) -> click.Context:
-    """Parse ``aibpack ARGS`` with the real CLI, without running it: an unknown option or command raises."""
-    command: click.Command = cli
-    path = ["aibpack"]
-    rest = list(args)
-    while isinstance(command, click.Group):
-        name, *rest = rest
-        with click.Context(command, info_name=" ".join(path)) as ctx:
-            sub = command.get_command(ctx, name)
-        assert sub is not None, f"aibpack has no command {' '.join([*path[1:], name])!r}"
-        command, path = sub, [*path, name]
-    return command.make_context(" ".join(path), rest)
-
-
 @pytest.mark.parametrize("file", [GITHUB, AZURE], ids=lambda f: f.name)
 def test_ci_example_is_yaml_with_one_job_per_template(file: Path) -> None:
     templates = _github_templates() if file == GITHUB else _azure_templates()
@@ -124,7 +107,7 @@ def test_every_aibpack_command_in_the_example_exists(file: Path, tmp_path: Path)
     names = set()
     for template in templates:
         for args in _aibpack_commands(file, template, tmp_path):
-            ctx = _parse(args)
+            ctx = parse(args)
             names.add(ctx.info_name)
     assert {"aibpack validate", "aibpack run"} <= names
 
