@@ -24,6 +24,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from fakearm import FakeArm, make_ca  # noqa: E402
 from fakearm.fixtures import FAKE_USER, StubCredential, arm_env, install_fake_az  # noqa: E402
 from support.run_env import FAKE_PACKER  # noqa: E402
+from support.templates import image_template, platform_source  # noqa: E402
 
 from aibpack.pipeline import CompileOptions  # noqa: E402
 from aibpack.run import RunOptions, run  # noqa: E402
@@ -45,16 +46,13 @@ def template(directory: Path, fake: FakeArm, targets: int) -> Path:
                 "targetRegions": regions,
             }
         )
-    body = {
-        "type": "Microsoft.VirtualMachineImages/imageTemplates",
-        "name": "bench",
-        "location": "westus",
-        "properties": {
-            "source": {"type": "PlatformImage", "publisher": "Canonical", "offer": "o", "sku": "s-gen2"},
-            "customize": [{"type": "Shell", "name": "hello", "inline": ["echo hello"]}],
-            "distribute": distribute,
-        },
-    }
+    body = image_template(
+        location="westus",
+        source=platform_source(sku="s-gen2"),
+        customize=[{"type": "Shell", "name": "hello", "inline": ["echo hello"]}],
+        distribute=distribute,
+        name="bench",
+    )
     path = directory / "bench.json"
     path.write_text(json.dumps(body))
     return path

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from support.cli import run, run_process
+from support.templates import platform_source
 
 ARM_SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
 BASE: dict[str, Any] = {
@@ -18,13 +19,7 @@ BASE: dict[str, Any] = {
     "name": "base",
     "location": "westus2",
     "properties": {
-        "source": {
-            "type": "PlatformImage",
-            "publisher": "Canonical",
-            "offer": "UbuntuServer",
-            "sku": "18.04-LTS",
-            "version": "latest",
-        },
+        "source": platform_source("Canonical", "UbuntuServer", "18.04-LTS", version="latest"),
         "customize": [
             {"type": "Shell", "name": "one", "inline": ["echo one"]},
             {"type": "Shell", "name": "two", "inline": ["echo two"]},

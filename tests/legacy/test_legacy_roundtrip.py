@@ -10,19 +10,14 @@ from pathlib import Path
 from legacy.legacy_support import DATA, provisioner_bodies
 from support.cli import run
 from support.hcl_oracle import decode_go_template
+from support.templates import platform_source
 
 TEMPLATE = {
     "type": "Microsoft.VirtualMachineImages/imageTemplates",
     "apiVersion": "2022-02-14",
     "location": "westeurope",
     "properties": {
-        "source": {
-            "type": "PlatformImage",
-            "publisher": "Canonical",
-            "offer": "UbuntuServer",
-            "sku": "18.04-LTS",
-            "version": "latest",
-        },
+        "source": platform_source("Canonical", "UbuntuServer", "18.04-LTS", version="latest"),
         "customize": [{"type": "Shell", "name": "first", "inline": ["echo first"]}],
         "distribute": [
             {

@@ -6,6 +6,7 @@ import dataclasses
 from typing import Any
 
 import pytest
+from support.templates import image_template, platform_source
 
 from aibpack.errors import Diagnostics
 from aibpack.model import ImageTemplate, parse_template
@@ -13,16 +14,13 @@ from aibpack.model.base import api_name
 from aibpack.model.customize import ShellStep
 from aibpack.model.template import ErrorHandling, VmProfile
 
-RESOURCE: dict[str, Any] = {
-    "type": "Microsoft.VirtualMachineImages/imageTemplates",
-    "apiVersion": "2024-02-01",
-    "location": "westeurope",
-    "properties": {
-        "source": {"type": "PlatformImage", "publisher": "Canonical", "offer": "o", "sku": "s"},
-        "customize": [{"type": "Shell", "name": "hello", "inline": ["echo hello"]}],
-        "distribute": [{"type": "VHD", "runOutputName": "vhd"}],
-    },
-}
+RESOURCE: dict[str, Any] = image_template(
+    location="westeurope",
+    source=platform_source(),
+    customize=[{"type": "Shell", "name": "hello", "inline": ["echo hello"]}],
+    distribute=[{"type": "VHD", "runOutputName": "vhd"}],
+    apiVersion="2024-02-01",
+)
 
 
 def _parse() -> ImageTemplate:

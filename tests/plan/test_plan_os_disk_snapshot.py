@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from support.cli import run
 from support.hcl_oracle import source
+from support.templates import image_template, platform_source
 
 SUB = "00000000-0000-4000-8000-0000000000a1"
 IMAGES = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute"
@@ -16,20 +17,14 @@ IMAGES = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute"
 
 def _compile(tmp_path: Path, distribute: list[dict]) -> str:
     template = tmp_path / "t.json"
-    template.write_text(
-        json.dumps(
-            {
-                "type": "Microsoft.VirtualMachineImages/imageTemplates",
-                "name": "golden",
-                "location": "westus",
-                "properties": {
-                    "source": {"type": "PlatformImage", "publisher": "Canonical", "offer": "o", "sku": "s"},
-                    "customize": [{"type": "Shell", "name": "x", "inline": ["true"]}],
-                    "distribute": distribute,
-                },
-            }
-        )
+    body = image_template(
+        location="westus",
+        source=platform_source(),
+        customize=[{"type": "Shell", "name": "x", "inline": ["true"]}],
+        distribute=distribute,
+        name="golden",
     )
+    template.write_text(json.dumps(body))
     result = run(["compile", str(template), "-o", str(tmp_path)])
     assert result.code == 0, result.err
     return (tmp_path / "golden.pkr.hcl").read_text()

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from fakearm import FakeArm
 
+from support import templates
+
 FAKE_PACKER = Path(__file__).resolve().parent.parent / "run" / "fakes" / "packer"
 DEST_GROUP = "rg-images"
 LOCATION = "westus"
@@ -32,13 +34,12 @@ def image_template(
 ) -> dict[str, Any]:
     """A bare image template building from ``SOURCE`` (at ``version``) in ``LOCATION``."""
     publisher, offer, sku = SOURCE
-    source = {"type": "PlatformImage", "publisher": publisher, "offer": offer, "sku": sku, "version": version}
-    return {
-        "type": "Microsoft.VirtualMachineImages/imageTemplates",
-        "name": name,
-        "location": LOCATION,
-        "properties": {"source": source, "customize": customize, "distribute": distribute, **properties},
-    }
+    source = templates.platform_source(publisher, offer, sku, version=version)
+    body = templates.image_template(
+        location=LOCATION, source=source, customize=customize, distribute=distribute, name=name
+    )
+    body["properties"].update(properties)
+    return body
 
 
 @dataclass
