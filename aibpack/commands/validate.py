@@ -29,7 +29,7 @@ def packer_validate(compiled: Compiled, output_dir: Path, packer: Path) -> tuple
     there). A Packer that cannot run it (1.6.6 and a WindowsUpdate step, say) is refused with what it needs,
     rather than with Packer's "Unknown provisioner type"; a modern one also gets ``packer-plugins.pkr.hcl``.
     """
-    from aibpack.packer.runner import INIT_MIN_VERSION, packer_version, require_packer_for
+    from aibpack.packer.binary import INIT_MIN_VERSION, packer_version, require_packer_for
     from aibpack.plan.plugins import PLUGINS_FILE
     from aibpack.render import render_plugins
 
@@ -75,7 +75,7 @@ def validate_command(
         raise click.UsageError("Missing argument 'TEMPLATES...'.")
     binary = None
     if packer is not None:
-        from aibpack.packer.runner import find_packer
+        from aibpack.packer.binary import find_packer
 
         binary = find_packer(packer or packer_path)
     compile_opts = compile_options(**options, assume_context=True)  # type: ignore[arg-type]

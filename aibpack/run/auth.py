@@ -32,7 +32,7 @@ from pathlib import Path
 
 from aibpack.azure.credentials import Identity
 from aibpack.errors import BuildFailed
-from aibpack.packer.runner import INIT_MIN_VERSION
+from aibpack.packer.binary import INIT_MIN_VERSION
 from aibpack.plan.source import SIGN_IN_FIELDS
 
 

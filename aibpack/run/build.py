@@ -131,7 +131,8 @@ def build_stage(
     ``force`` lets Packer replace the managed image an older build left at the target; ``signals`` (for a build in
     a worker thread) receives SIGINT/SIGTERM from the main thread.
     """
-    from aibpack.packer.runner import build_args, init_plugins, run_packer
+    from aibpack.packer.binary import init_plugins
+    from aibpack.packer.runner import build_args, run_packer
 
     log_path = options.work_dir / "packer.log"
     variables, secrets = packer_variables(options, compiled, pre, staging, artifact_tags)

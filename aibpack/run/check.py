@@ -102,7 +102,7 @@ def _version_id(compiled: Compiled, index: int) -> str:
 
 def packer_stage(options: RunOptions) -> tuple[Path, tuple[int, int, int]]:
     """The packer binary and its version (checked once, whatever the number of templates)."""
-    from aibpack.packer.runner import find_packer, packer_version
+    from aibpack.packer.binary import find_packer, packer_version
 
     packer = find_packer(options.packer)
     return packer, packer_version(packer)
@@ -211,7 +211,7 @@ def _published_version_id(ctx: AzureContext, compiled: Compiled, capture: Captur
 
 def packer_can_build(pre: Preflight, compiled: Compiled) -> None:
     """Refuse, before anything is created, a Packer too old for this build (Trusted Launch, a WindowsUpdate step)."""
-    from aibpack.packer.runner import require_packer_for
+    from aibpack.packer.binary import require_packer_for
 
     try:
         require_packer_for(pre.packer, pre.version, compiled.plan.modern_only)
