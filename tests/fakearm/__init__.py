@@ -2,7 +2,9 @@
 
 from .builtin_roles import ROLE_DEFINITIONS
 from .ca import CertBundle, make_ca
-from .server import SUBSCRIPTION, FakeArm, Fault, OperationFailure, Request
+from .operations import Fault, OperationFailure
+from .routing import Request
+from .server import SUBSCRIPTION, FakeArm
 
 __all__ = [
     "ROLE_DEFINITIONS",

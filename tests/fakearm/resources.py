@@ -1,9 +1,9 @@
 """Resources inside resource groups: PUT/GET/PATCH/DELETE, Compute's background work and disk export.
 
-A mixin of ``FakeArm`` (``server.py``), which holds the state and the long-running operations. Azure's rules for
-what may be created from what live in ``rules.py``; this module applies them and keeps the background work that
-outlives a request going: a CopyStart snapshot's copy (``completionPercent``), a gallery image version's
-replication (``replicationStatus``), and what happens to them when their source disappears.
+A mixin of ``FakeArm`` (``server.py``), which holds the state; ``operations.py`` runs the long-running operations.
+Azure's rules for what may be created from what live in ``rules.py``; this module applies them and keeps the
+background work that outlives a request going: a CopyStart snapshot's copy (``completionPercent``), a gallery image
+version's replication (``replicationStatus``), and what happens to them when their source disappears.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from . import rules
 from .replies import Response, error, now, parse_resource, region
 
 if TYPE_CHECKING:
-    from .server import _Operation
+    from .operations import Operation
 
 Record = dict[str, Any]
 
@@ -60,10 +60,10 @@ def public(record: Record) -> Record:
 class ResourceStore:
     """Resources in groups, as ARM and Compute answer for them (mixed into ``FakeArm``)."""
 
-    # FakeArm provides these, and _start_operation, _async_headers, _lro_headers and _unhandled.
+    # FakeArm provides these, and _start_operation, _async_headers, _accepted and _unhandled.
     _resources: dict[str, Record]
     _groups: dict[tuple[str, str], Record]
-    _operations: dict[str, _Operation]
+    _operations: dict[str, Operation]
     _sas: dict[str, str]
     subscriptions: set[str]
     copy_polls: int
@@ -395,9 +395,7 @@ class ResourceStore:
 
         op = self._start_operation("POST", f"{record['id']}/{action}", finish)
         op.result = result
-        sub = resource_id.split("/")[2]
-        location = f"https://{host}/subscriptions/{sub}/operationresults/{op.id}?api-version=2025-04-01"
-        return Response(202, None, {"Location": location, **self._lro_headers()})
+        return self._accepted(host, resource_id.split("/")[2], op)
 
     def _grant(self, resource_id: str, token: str, host: str) -> str:
         """A read SAS for the disk: in the blob store when there is one (as Azure's md-*.blob.storage.azure.net)."""
