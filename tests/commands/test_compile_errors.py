@@ -10,36 +10,28 @@ from typing import Any
 
 import pytest
 from support.cli import run, run_process
-from support.templates import platform_source
+from support.templates import image_template, platform_source
 
 ARM_SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
-BASE: dict[str, Any] = {
-    "type": "Microsoft.VirtualMachineImages/imageTemplates",
-    "apiVersion": "2022-07-01",
-    "name": "base",
-    "location": "westus2",
-    "properties": {
-        "source": platform_source("Canonical", "UbuntuServer", "18.04-LTS", version="latest"),
-        "customize": [
-            {"type": "Shell", "name": "one", "inline": ["echo one"]},
-            {"type": "Shell", "name": "two", "inline": ["echo two"]},
-            {
-                "type": "Shell",
-                "name": "three",
-                "scriptUri": "https://example.com/s.sh",
-                "sha256Checksum": "a" * 64,
-            },
-        ],
-        "distribute": [
-            {
-                "type": "ManagedImage",
-                "runOutputName": "mi",
-                "imageId": "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/images/img",
-                "location": "westus2",
-            },
-        ],
-    },
-}
+BASE: dict[str, Any] = image_template(
+    location="westus2",
+    source=platform_source("Canonical", "UbuntuServer", "18.04-LTS", version="latest"),
+    customize=[
+        {"type": "Shell", "name": "one", "inline": ["echo one"]},
+        {"type": "Shell", "name": "two", "inline": ["echo two"]},
+        {"type": "Shell", "name": "three", "scriptUri": "https://example.com/s.sh", "sha256Checksum": "a" * 64},
+    ],
+    distribute=[
+        {
+            "type": "ManagedImage",
+            "runOutputName": "mi",
+            "imageId": "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/images/img",
+            "location": "westus2",
+        },
+    ],
+    apiVersion="2022-07-01",
+    name="base",
+)
 
 
 def mutate(change: Callable[[dict[str, Any]], None]) -> str:

@@ -10,6 +10,7 @@ from fakearm.dist_helpers import rid
 from support.cli import run
 from support.hcl_oracle import source
 from support.run_env import DEST_GROUP, LOCATION, RunEnv
+from support.templates import platform_source
 
 
 def _run(env: RunEnv, template: Path, *args: str) -> tuple[int, str]:
@@ -60,13 +61,7 @@ def test_the_newest_platform_image_version_says_its_generation(run_env: RunEnv) 
             generation=generation,
             location=LOCATION,
         )
-    src = {
-        "type": "PlatformImage",
-        "publisher": "MicrosoftWindowsServer",
-        "offer": "WindowsServer",
-        "sku": "2019-Datacenter",
-        "version": "latest",
-    }
+    src = platform_source("MicrosoftWindowsServer", "WindowsServer", "2019-Datacenter", version="latest")
     code, err = _run(run_env, run_env.template(source=src, customize=POWERSHELL))
     assert code == 0, err
     assert source((run_env.tmp / "w" / "golden.pkr.hcl").read_text())["vm_size"] == '"Standard_D2ds_v4"'
@@ -120,13 +115,7 @@ def test_distribute_reads_the_artifact_and_refuses_a_mismatched_definition(run_e
 
 
 def test_a_platform_image_the_catalogue_does_not_list_goes_by_its_names(run_env: RunEnv) -> None:
-    src = {
-        "type": "PlatformImage",
-        "publisher": "Canonical",
-        "offer": "ubuntu-hpc",
-        "sku": "2204-gen2",
-        "version": "latest",
-    }
+    src = platform_source("Canonical", "ubuntu-hpc", "2204-gen2", version="latest")
     code, err = _run(run_env, run_env.template(source=src))
     assert code == 0, err
     listed = "Canonical:ubuntu-hpc:2204-gen2:latest could not be found in location westus"
@@ -136,7 +125,7 @@ def test_a_platform_image_the_catalogue_does_not_list_goes_by_its_names(run_env:
 
 def test_an_unlisted_source_builds_the_generation_its_gallery_definition_holds(run_env: RunEnv) -> None:
     gallery_image = run_env.fake.add_gallery_image(DEST_GROUP, "gal", "hpc", LOCATION, generation="V2")
-    src = {"type": "PlatformImage", "publisher": "Canonical", "offer": "ubuntu-hpc", "sku": "2204", "version": "1.0"}
+    src = platform_source("Canonical", "ubuntu-hpc", "2204", version="1.0")
     template = run_env.template(
         source=src, distribute=[{"type": "SharedImage", "galleryImageId": gallery_image, "runOutputName": "sig"}]
     )
