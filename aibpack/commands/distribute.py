@@ -10,7 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from aibpack.commands.options import azure_context, azure_options, compile_options, template_options
+from aibpack.commands.options import (
+    azure_context,
+    azure_options,
+    compile_options,
+    retired_provisioner_options,
+    template_options,
+)
 from aibpack.errors import EXIT_FAILED, AibpackError, Diagnostics
 from aibpack.output import write_atomic
 from aibpack.pipeline import Compiled, compile_file
@@ -53,6 +59,7 @@ def template_ids(template: ImageTemplate) -> list[str]:
 @click.option("--output-json", type=click.Path(dir_okay=False, path_type=Path), help="Write the run outputs here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run outputs as JSON instead of a summary.")
 @template_options
+@retired_provisioner_options
 def distribute_command(
     template: Path,
     artifact: str,

@@ -118,6 +118,30 @@ def provisioner_options(func: Callable[..., Any]) -> Callable[..., Any]:
     )
 
 
+def _no_effect(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    if value:
+        click.echo(
+            f"warning: {param.opts[0]} has no effect on `{ctx.command_path}`; it is accepted only so that "
+            "older scripts keep working",
+            err=True,
+        )
+
+
+def retired_provisioner_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--provisioners``/``--build`` on commands that never build (distribute, permissions).
+
+    They were offered there once and never used; design.md asks that scripts using an old option keep working, so
+    they are still accepted, hidden from help, with a warning.
+    """
+    return _apply(
+        func,
+        [
+            click.option("--provisioners", multiple=True, hidden=True, expose_value=False, callback=_no_effect),
+            click.option("--build", hidden=True, expose_value=False, callback=_no_effect),
+        ],
+    )
+
+
 def security_type_option(func: Callable[..., Any]) -> Callable[..., Any]:
     """``--security-type``: compile a Trusted Launch or Confidential VM build without asking Azure."""
     from aibpack.plan.capture import SECURITY_TYPES  # only the commands that compile take it

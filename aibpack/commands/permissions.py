@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from aibpack.commands.distribute import load_template, template_ids
-from aibpack.commands.options import azure_context, azure_options, template_options
+from aibpack.commands.options import azure_context, azure_options, retired_provisioner_options, template_options
 
 if TYPE_CHECKING:
     from aibpack.azure.permissions import Permissions, RoleNeed
@@ -65,6 +65,7 @@ def _command(name: str) -> Callable[[Callable[[Permissions, list[RoleNeed]], int
         @_assignee_options
         @azure_options()
         @template_options
+        @retired_provisioner_options
         def command(
             template: Path,
             assignee: str | None,

@@ -189,6 +189,20 @@ def test_each_command_offers_only_what_it_uses(newcomer: Newcomer) -> None:
         assert "--packer [PATH]" in newcomer.aibpack(command, "--help").out
 
 
+def test_retired_options_still_parse_with_a_warning(newcomer: Newcomer) -> None:
+    """Scripts written when distribute/permissions offered --provisioners/--build keep working (design.md)."""
+    calls = {
+        "aibpack distribute": ("distribute", "missing.json", "--artifact", "x"),
+        "aibpack permissions check": ("permissions", "check", "missing.json"),
+    }
+    for path, command in calls.items():
+        result = newcomer.aibpack(*command, "--provisioners", "old.json", "--build", "b")
+        assert "No such option" not in result.err
+        assert f"warning: --provisioners has no effect on `{path}`" in result.err
+        assert f"warning: --build has no effect on `{path}`" in result.err
+        assert "missing.json" in result.err and result.code == 2
+
+
 # --- exit codes and usage errors ----------------------------------------------------------------------------------
 
 
