@@ -37,9 +37,8 @@ PACKER_CLOUD_NAMES = {"AzureCloud": "Public", "AzureChinaCloud": "China", "Azure
 
 
 def _hcl_map(values: Mapping[str, str]) -> str:
-    def quote(text: str) -> str:
-        escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("${", "$${").replace("%{", "%%{")
-        return f'"{escaped}"'
+    """A ``map(string)`` value for ``-var``, escaped by render's one escaping function."""
+    from aibpack.render.hcl import quote
 
     return "{" + ", ".join(f"{quote(k)} = {quote(v)}" for k, v in values.items()) + "}"
 
