@@ -49,6 +49,7 @@ def packer_variables(
     pre: Preflight,
     staging: StagingGroup,
     artifact_tags: Mapping[str, str] | None = None,
+    os_snapshot_id: str | None = None,
 ) -> tuple[dict[str, str], dict[str, str]]:
     """(``-var`` values, secret values for ``PKR_VAR_*``): Packer signs in as the run did (``run.auth``), builds in
     the staging group, delivers the managed image (its name and group) or the gallery version it publishes, and gets
@@ -73,9 +74,8 @@ def packer_variables(
         variables["managed_image_resource_group_name"] = group
     tags = {**staging.resource_tags, **(artifact_tags or {}), **_direct_target_tags(compiled, direct)}
     variables["run_tags"] = _hcl_map(tags)
-    snapshot = os_disk_snapshot_id(compiled, pre.ctx, staging)
-    if snapshot:
-        variables[OS_DISK_SNAPSHOT] = snapshot.rsplit("/", 1)[1]
+    if os_snapshot_id:  # os_disk_snapshot_id(): Packer leaves the build VM's OS disk as this snapshot
+        variables[OS_DISK_SNAPSHOT] = os_snapshot_id.rsplit("/", 1)[1]
     cloud = environ.get("AIBPACK_CLOUD")
     if cloud in PACKER_CLOUD_NAMES:
         variables["cloud_environment_name"] = PACKER_CLOUD_NAMES[cloud]
@@ -122,6 +122,7 @@ def build_stage(
     on_line: Callable[[str], None],
     *,
     artifact_tags: Mapping[str, str] | None = None,
+    os_snapshot_id: str | None = None,
     force: bool = False,
     signals: list[str] | None = None,
 ) -> PackerResult:
@@ -134,7 +135,7 @@ def build_stage(
     from aibpack.packer.runner import build_args, run_packer
 
     log_path = options.work_dir / "packer.log"
-    variables, secrets = packer_variables(options, compiled, pre, staging, artifact_tags)
+    variables, secrets = packer_variables(options, compiled, pre, staging, artifact_tags, os_snapshot_id)
     with _INIT_LOCK:  # concurrent builds: one `packer init` at a time installs the plugins once
         init_plugins(pre.packer, pre.version, options.work_dir, log_path=log_path)
     args = build_args(

@@ -45,6 +45,7 @@ def execute(item: Prepared, cancel: Cancel, started: float) -> RunReport:
             staging,
             item.say,
             artifact_tags=check.tags,
+            os_snapshot_id=snapshot,
             force=item.force_packer,
             signals=cancel.listener(),
         )
