@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
+import threading
 from pathlib import Path
 
 
@@ -32,6 +33,25 @@ def _mode_for(path: Path) -> int:
     try:
         return stat.S_IMODE(path.stat().st_mode)
     except OSError:
+        return 0o666 & ~_umask()
+
+
+_UMASK_LOCK = threading.Lock()
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where Linux tells it (``Umask:`` in /proc/self/status, proc(5)).
+
+    Elsewhere it can only be read by setting it and back; the lock keeps two of our threads (a catalogue's builds)
+    from interleaving that and leaving the wrong umask behind.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    with _UMASK_LOCK:
         umask = os.umask(0o022)
         os.umask(umask)
-        return 0o666 & ~umask
+    return umask
