@@ -113,14 +113,11 @@ def named_files(hcl: str) -> list[str]:
 
 
 def _hcl_string_value(raw: str) -> str:
-    """The value of an HCL string literal's body as aibpack's ``quote`` writes it (JSON escapes, ``$${``, Go's
-    ``{{"{{"}}``)."""
-    text = raw.replace("$${", "${").replace("%%{", "%{")
-    try:
-        text = json.loads(f'"{text}"')
-    except ValueError:
-        return raw
-    return text.replace('{{"{{"}}', "{{")
+    """The value of an HCL string literal's body as aibpack's ``quote`` writes it: HCL's escapes (the one reader,
+    ``hcl_scan.string_value``), then Go's ``{{"{{"}}``."""
+    from aibpack.legacy.hcl_scan import string_value
+
+    return string_value(f'"{raw}"').replace('{{"{{"}}', "{{")
 
 
 def file_sha256(path: Path) -> str:
