@@ -17,12 +17,12 @@ A missing ``hyperVGeneration`` means V1, Azure's default for images (image.json 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aibpack.errors import BuildFailed
 from aibpack.model.resource_id import parse_id
 
-from .clients import describe_error
+from .clients import describe_error, enum_text
 
 if TYPE_CHECKING:
     from aibpack.model.source import Source
@@ -38,12 +38,6 @@ class ImageFacts:
     location: str = ""
     guessed: bool = False  # from the image's names, not from Azure: its generation is only a guess
     security_type: str = ""  # a gallery definition's SecurityType feature (TrustedLaunch, ...); "" when none
-
-
-def _enum(value: Any, default: str) -> str:
-    """SDK enums and plain strings alike, as Azure spells them (``Linux``, ``V2``)."""
-    text = getattr(value, "value", value)
-    return str(text) if text else default
 
 
 class NotListed(BuildFailed):
@@ -67,7 +61,10 @@ def platform_image_facts(
     except ResourceNotFoundError:
         raise NotListed(f"{urn} could not be found in location {location}") from None
     os_disk = getattr(image, "os_disk_image", None)
-    return ImageFacts(_enum(getattr(os_disk, "operating_system", None), "Linux"), _enum(image.hyper_v_generation, "V1"))
+    return ImageFacts(
+        enum_text(getattr(os_disk, "operating_system", None)) or "Linux",
+        enum_text(image.hyper_v_generation) or "V1",
+    )
 
 
 def managed_image_facts(ctx: AzureContext, image_id: str) -> ImageFacts:
@@ -75,9 +72,9 @@ def managed_image_facts(ctx: AzureContext, image_id: str) -> ImageFacts:
     image = ctx.for_subscription(ref.subscription).compute.images.get(ref.resource_group, ref.name)
     os_disk = image.storage_profile.os_disk if image.storage_profile else None
     return ImageFacts(
-        _enum(getattr(os_disk, "os_type", None), "Linux"),
-        _enum(image.hyper_v_generation, "V1"),
-        _enum(getattr(os_disk, "os_state", None), "Generalized"),
+        enum_text(getattr(os_disk, "os_type", None)) or "Linux",
+        enum_text(image.hyper_v_generation) or "V1",
+        enum_text(getattr(os_disk, "os_state", None)) or "Generalized",
         image.location,
     )
 
@@ -87,12 +84,13 @@ def definition_facts(ctx: AzureContext, definition_id: str) -> ImageFacts:
     gallery, image = ref.names
     definition = ctx.for_subscription(ref.subscription).compute.gallery_images.get(ref.resource_group, gallery, image)
     security = next(
-        (_enum(f.value, "") for f in definition.features or [] if str(f.name or "").lower() == "securitytype"), ""
+        (enum_text(f.value) for f in definition.features or [] if str(f.name or "").lower() == "securitytype"),
+        "",
     )
     return ImageFacts(
-        _enum(definition.os_type, "Linux"),
-        _enum(definition.hyper_v_generation, "V1"),
-        _enum(definition.os_state, ""),
+        enum_text(definition.os_type) or "Linux",
+        enum_text(definition.hyper_v_generation) or "V1",
+        enum_text(definition.os_state),
         str(definition.location or ""),
         security_type=security,
     )

@@ -49,10 +49,6 @@ class Source:
     id: str
     location: str
 
-    @property
-    def is_version(self) -> bool:
-        return "/galleries/" in self.id.lower()
-
 
 def is_shallow(target: SharedImageTarget) -> bool:
     return (target.replication_mode or "Full").lower() == "shallow"

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from aibpack.azure.credentials import AUTH_MODES
 from aibpack.errors import AibpackError
 
 if TYPE_CHECKING:
@@ -172,6 +171,8 @@ def azure_options(*, template: bool = True) -> Callable[..., Any]:
     where = "the template's resource IDs, else " if template else ""
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        from aibpack.azure.credentials import AUTH_MODES  # not at the top: compile never loads it
+
         return _apply(
             func,
             [

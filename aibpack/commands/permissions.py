@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from aibpack.azure.permissions import PRINCIPAL_TYPES
 from aibpack.commands.distribute import load_template, template_ids
 from aibpack.commands.options import azure_context, azure_options, retired_provisioner_options, template_options
 
@@ -28,7 +29,7 @@ def _assignee_options(func: Callable[..., Any]) -> Callable[..., Any]:
     func = click.option(
         "--assignee-principal-type",
         "principal_type",
-        type=click.Choice(("User", "Group", "ServicePrincipal")),
+        type=click.Choice(PRINCIPAL_TYPES),
         help="What the assignee is (default: ServicePrincipal, or User for a signed-in user checking itself).",
     )(func)
     return click.option("--assignee", metavar="OBJECT_ID", help="Whose roles (default: the signed-in identity).")(func)

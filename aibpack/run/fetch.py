@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from aibpack.run.report import RunOptions
 
 MAX_BYTES = 256 * 1024 * 1024  # aibpack's own limit; AIB meant File steps for files under 20 MB (image-builder-json.md)
-_CHUNK = 1024 * 1024
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 # Statuses worth another try: the server may answer the next request.
 _RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})

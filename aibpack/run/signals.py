@@ -43,11 +43,6 @@ def signals_raise() -> contextlib.AbstractContextManager[None]:
     return _signal_handler(handler)
 
 
-def signals_deferred(seen: list[str]) -> contextlib.AbstractContextManager[None]:
-    """During cleanup a signal must not abort the deletes: record it, exit 130 afterwards."""
-    return _signal_handler(lambda signum, _frame: seen.append(signal.Signals(signum).name))
-
-
 class Cancel:
     """A stop request shared by concurrent builds: the first signal's name, and a list per running Packer."""
 
