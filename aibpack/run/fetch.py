@@ -24,6 +24,7 @@ from urllib.parse import unquote, urlsplit
 
 from aibpack import __version__
 from aibpack.errors import BuildFailed
+from aibpack.inputs import file_sha256
 from aibpack.plan.build import RemoteFile
 
 if TYPE_CHECKING:
@@ -162,8 +163,16 @@ def fetch_file(
         raise BuildFailed(
             f"cannot fetch {remote.uri} after {settings.attempts} attempts: {last}", path=remote.json_path
         )
-    if remote.sha256 and actual.lower() != remote.sha256.lower():
+    try:
+        _verify(remote, actual)
+    except BuildFailed:
         target.unlink(missing_ok=True)
+        raise
+
+
+def _verify(remote: RemoteFile, actual: str) -> None:
+    """``actual`` (a sha256) is the file's ``sha256Checksum``, when it has one."""
+    if remote.sha256 and actual.lower() != remote.sha256.lower():
         raise BuildFailed(
             f"{remote.uri} has sha256 {actual}, not the sha256Checksum {remote.sha256.lower()} "
             "(the file changed since the template was written; check it and update sha256Checksum)",
@@ -211,12 +220,7 @@ def stage_remote_files(
         try:
             if remote.uri in staged:
                 if remote.sha256:
-                    actual = hashlib.sha256(staged[remote.uri].read_bytes()).hexdigest()
-                    if actual != remote.sha256.lower():
-                        raise BuildFailed(
-                            f"{remote.uri} has sha256 {actual}, not the sha256Checksum {remote.sha256.lower()}",
-                            path=remote.json_path,
-                        )
+                    _verify(remote, file_sha256(staged[remote.uri]))
                 continue
             files.mkdir(parents=True, exist_ok=True)
             target = files / _local_name(remote.uri, len(staged) + 1)
