@@ -15,6 +15,7 @@ from aibpack.model.resource_id import ResourceId, parse_id
 
 from .clients import AzureContext, describe_error
 from .facts import ImageFacts, definition_facts
+from .gallery import version_exists
 
 TargetKind = Literal["ManagedImage", "SharedImage", "VHD"]
 
@@ -113,9 +114,7 @@ def _check_gallery_target(
         raise BuildFailed(f"gallery image definition {gallery}/{image} {problem}", path=target.path)
     if not version:
         return facts
-    try:
-        ctx.compute.gallery_image_versions.get(group, gallery, image, version[0])
-    except ResourceNotFoundError:
+    if not version_exists(ctx.compute, group, gallery, image, version[0]):
         return facts
     raise BuildFailed(
         f"gallery image version {gallery}/{image}/{version[0]} already exists "

@@ -77,7 +77,7 @@ def publish(
     for _ in range(1 if fixed else LATEST_ATTEMPTS):
         version = fixed or next_latest(compute, group, gallery, image, target)
         out.artifact_id = f"{_definition_id(parsed)}/versions/{version}"
-        if fixed and _exists(compute, group, gallery, image, version):
+        if fixed and version_exists(compute, group, gallery, image, version):
             raise TargetFailed(f"gallery image version {gallery}/{image}/{version} already exists", out)
         task.update(f"creating version {version} from {_short(source.id)} in {source.location}")
         try:
@@ -101,7 +101,7 @@ def read_published(ctx: AzureContext, target: SharedImageTarget, version_id: str
     gallery, image, version = parsed.names
     versions = ctx.for_subscription(parsed.subscription).compute.gallery_image_versions
     got = versions.get(parsed.resource_group, gallery, image, version, expand="ReplicationStatus")
-    out = RunOutput(target.run_output_name, "SharedImage", artifact_id=version_id, regions=_regions(got))
+    out = RunOutput(target.run_output_name, "SharedImage", artifact_id=version_id, regions=region_statuses(got))
     state = enum_text(got.provisioning_state)
     if state != "Succeeded":
         raise TargetFailed(f"gallery image version {version}, published by Packer, is {state}", out)
@@ -157,7 +157,7 @@ def _wait(
     version = where[3]
 
     def report() -> None:
-        out.regions = _regions(versions.get(*where, expand="ReplicationStatus"))
+        out.regions = region_statuses(versions.get(*where, expand="ReplicationStatus"))
         task.update(f"{version} replicating: " + ", ".join(f"{r.name} {r.progress}%" for r in out.regions))
 
     try:
@@ -165,12 +165,12 @@ def _wait(
     except HttpResponseError as exc:
         failure = azure_error(exc)
         with contextlib.suppress(HttpResponseError):
-            out.regions = _regions(versions.get(*where, expand="ReplicationStatus"))
+            out.regions = region_statuses(versions.get(*where, expand="ReplicationStatus"))
         if not keep_failed:
             failure = _delete_failed(versions, where, failure)
         raise TargetFailed(failure.text, out, failure) from exc
     got = versions.get(*where, expand="ReplicationStatus")
-    out.regions = _regions(got)
+    out.regions = region_statuses(got)
     out.provisioning_state = "Succeeded"
     task.finish(f"{version} published: " + ", ".join(f"{r.name} {r.replication_state}" for r in out.regions))
     return out
@@ -231,7 +231,7 @@ def target_regions(target: SharedImageTarget, source_region: str, home: str) -> 
     ]
 
 
-def _regions(version: Any) -> list[RegionStatus]:
+def region_statuses(version: Any) -> list[RegionStatus]:
     status = version.replication_status
     return [
         RegionStatus(s.region, enum_text(s.state) or "Unknown", s.details or "", s.progress or 0)
@@ -239,7 +239,7 @@ def _regions(version: Any) -> list[RegionStatus]:
     ]
 
 
-def _exists(compute: Any, group: str, gallery: str, image: str, version: str) -> bool:
+def version_exists(compute: Any, group: str, gallery: str, image: str, version: str) -> bool:
     from azure.core.exceptions import ResourceNotFoundError
 
     try:

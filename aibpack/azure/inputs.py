@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from aibpack.errors import BuildFailed, JsonPath
 from aibpack.inputs import TAG, offline_source, platform_reference
@@ -16,8 +15,9 @@ from aibpack.model.resource_id import parse_id
 from aibpack.model.source import PlatformImageSource, SharedImageVersionSource
 
 from .clients import AzureContext, describe_error
+from .gallery import region_statuses
 from .results import RegionStatus, RunOutput
-from .vhd import strip_sas
+from .vhd import blob_client, strip_sas
 
 if TYPE_CHECKING:
     from aibpack.model.template import ImageTemplate
@@ -216,11 +216,7 @@ def _gallery_version(ctx: AzureContext, target: Any, digest: str) -> RunOutput |
             return None
         if _tag(version.tags) != digest or version.provisioning_state != "Succeeded":
             return None
-        status = version.replication_status
-        regions = [
-            RegionStatus(summary.region, summary.state or "Unknown", summary.details or "")
-            for summary in (status.summary if status else None) or []
-        ]
+        regions = region_statuses(version)
         return _succeeded(RunOutput(target.run_output_name, "SharedImage", artifact_id=version.id, regions=regions))
     return None
 
@@ -228,12 +224,10 @@ def _gallery_version(ctx: AzureContext, target: Any, digest: str) -> RunOutput |
 def _vhd(ctx: AzureContext, target: Any, digest: str) -> RunOutput | None:
     """A VHD blob counts when its metadata carries the tag (distribution writes the tags there)."""
     from azure.core.exceptions import HttpResponseError
-    from azure.storage.blob import BlobClient
 
     if not target.uri:
         return None
-    credential = None if urlsplit(target.uri).query else ctx.credential
-    blob = BlobClient.from_blob_url(target.uri, credential=credential, connection_verify=ctx.connection_verify)
+    blob = blob_client(ctx, target.uri)
     try:
         properties = blob.get_blob_properties()
     except HttpResponseError:

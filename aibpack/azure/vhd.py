@@ -84,7 +84,7 @@ def export_vhd(
     try:
         task.update("granting read access to the OS disk snapshot")
         source = access.acquire()
-        blob = _blob(ctx, target.uri)
+        blob = blob_client(ctx, target.uri)
         task.update(f"starting the copy to {out.artifact_uri}")
         blob.start_copy_from_url(source, metadata={_metadata_key(k): v for k, v in tags.items()})
         _wait(blob, task, ctx.progress_every, out)
@@ -98,7 +98,7 @@ def export_vhd(
     return out
 
 
-def _blob(ctx: AzureContext, uri: str) -> Any:
+def blob_client(ctx: AzureContext, uri: str) -> Any:
     """The destination blob, by its SAS when ``uri`` has one, else with the run's credential."""
     from azure.storage.blob import BlobClient
 
