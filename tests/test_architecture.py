@@ -54,7 +54,7 @@ UPSTREAM = {
     "model": set(),
     "plan": {"model"},
     "render": {"plan"},
-    "legacy": {"render"},
+    "legacy": {"load", "render"},  # reads files as load does, writes blocks as render does
 }
 SHARED = {"errors", "cache", "output"}
 

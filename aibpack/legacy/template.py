@@ -16,6 +16,7 @@ import hcl2
 
 from aibpack.errors import AibpackError, Diagnostics
 from aibpack.legacy import hcl_scan, json_upgrade
+from aibpack.load.text import read_text
 from aibpack.render import hcl
 
 
@@ -88,11 +89,8 @@ def read_template(path: Path) -> dict | list[HclFile]:
         files = sorted(path.glob("*.pkr.hcl"))
         if not files:
             raise AibpackError("the folder holds no *.pkr.hcl file", file=path)
-        return [_read_hcl(file, file.read_text(encoding="utf-8")) for file in files]
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as err:
-        raise AibpackError(f"cannot read the Packer template: {err.strerror}", file=path) from None
+        return [_read_hcl(file, read_text(file, "Packer template")) for file in files]
+    text = read_text(path, "Packer template")
     if path.suffix == ".json" or text.lstrip().startswith("{"):
         try:
             data = json.loads(text)
