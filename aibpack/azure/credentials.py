@@ -256,9 +256,7 @@ def _default_identity(default: Any) -> Identity:
     name = type(used).__name__
     environ = os.environ  # what azure-identity read
     if name == "EnvironmentCredential":
-        if environ.get("AZURE_CLIENT_SECRET"):
-            return environment_identity(environ)
-        if environ.get("AZURE_CLIENT_CERTIFICATE_PATH"):
+        if environ.get("AZURE_CLIENT_SECRET") or environ.get("AZURE_CLIENT_CERTIFICATE_PATH"):
             return environment_identity(environ)
         raise BuildFailed(
             "--auth default signed in with AZURE_USERNAME/AZURE_PASSWORD, which Packer's azure builder cannot use: "

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from aibpack.errors import Diagnostics
 from aibpack.model.customize import WindowsUpdateStep
-from aibpack.model.distribute import ManagedImageTarget, SharedImageTarget, VhdTarget
+from aibpack.model.distribute import ManagedImageTarget, SharedImageTarget, VhdTarget, norm_region
 from aibpack.model.resource_id import parse_group_id, parse_resource_id
 from aibpack.model.template import ImageTemplate
 from aibpack.plan import deprovision
@@ -81,9 +81,9 @@ def output_image(template: ImageTemplate, name: str) -> OutputImage:
     An intermediate image goes to the staging group (set by ``run``); its default resource group here is the
     template's ``stagingResourceGroup`` or the first target's group, so the file validates on its own.
     """
-    location = template.location.lower().replace(" ", "")
+    location = norm_region(template.location)
     for index, target in enumerate(template.properties.distribute):
-        if isinstance(target, ManagedImageTarget) and target.location.lower().replace(" ", "") == location:
+        if isinstance(target, ManagedImageTarget) and norm_region(target.location) == location:
             rid = parse_resource_id(target.image_id, "Microsoft.Compute/images")
             return OutputImage(rid.name, rid.resource_group, index)
     group = f"IT_aibpack_{name}"[:90].rstrip("-.")
