@@ -113,6 +113,7 @@ class Permissions:
         self.principal_type = principal_type
         self._roles = _Roles()
         self._scopes: dict[str, str] = {}
+        self._held_at: dict[tuple[str, str], list[Any]] = {}  # (subscription, scope) -> definitions held there
 
     def missing(self, needs: list[RoleNeed]) -> list[RoleNeed]:
         """The needs that the roles held at or above their scope do not cover."""
@@ -180,10 +181,17 @@ class Permissions:
         return self._roles.by_name[key]
 
     def _held(self, need: RoleNeed) -> list[Any]:
-        """Definitions of the roles assigned to the assignee (or its groups) at or above the need's scope."""
+        """Definitions of the roles assigned to the assignee (or its groups) at or above the need's scope, listed once
+        per scope (two needs on one storage account ask once)."""
+        scope = self.scope(need)
+        key = (need.subscription.lower(), scope.lower())
+        if key not in self._held_at:
+            self._held_at[key] = self._list_held(need, scope)
+        return self._held_at[key]
+
+    def _list_held(self, need: RoleNeed, scope: str) -> list[Any]:
         from azure.core.exceptions import HttpResponseError
 
-        scope = self.scope(need)
         if self.principal_type == "Group":
             # assignedTo() takes users and service principals only; a group's own assignments are listed by its ID
             # at, above and below the scope, so the ones below are left out here.

@@ -150,3 +150,19 @@ def test_contributor_covers_managed_identity_operator(tmp_path: Path, fake_arm: 
     ]
     fake_arm.add_role_assignment(setup["sub"], "Contributor", setup["sp"])
     assert run(["permissions", "check", *args]).code == 0
+
+
+def test_two_needs_on_one_scope_list_its_assignments_once(ctx: Any, fake_arm: FakeArm) -> None:
+    from aibpack.azure.permissions import Permissions, RoleNeed
+
+    sp = fake_arm.directory.add_service_principal()
+    fake_arm.add_group("rg-images", "westus")
+    scope = rid(fake_arm, "rg-images")
+    fake_arm.add_role_assignment(scope, "Reader", sp.object_id)
+    needs = [RoleNeed("Reader", scope), RoleNeed("Contributor", scope)]
+
+    missing = Permissions(ctx, sp.object_id, "ServicePrincipal").missing(needs)
+
+    assert [str(need) for need in missing] == [f"Contributor on {scope}"]
+    listed = [r for r in fake_arm.request_log if r.method == "GET" and r.path.endswith("/roleAssignments")]
+    assert len(listed) == 1
